@@ -1,0 +1,26 @@
+# The two set-up commands of the README:
+#   make demo   brings the sandbox fleet up and deploys the demo project to it
+#   make test   installs everything the tests need and runs the whole suite
+PYTHON ?= python3
+
+.PHONY: install deps test unit lint demo bench
+
+deps:
+	bash .ci/install-deps
+
+install:
+	$(PYTHON) -m pip install -q -e '.[test]'
+
+test: deps install
+	$(PYTHON) -m ruff check .
+	$(PYTHON) -m pytest -p no:cacheprovider
+
+unit: install
+	$(PYTHON) -m pytest -p no:cacheprovider tests/unit
+
+lint:
+	$(PYTHON) -m ruff check .
+
+demo: deps install
+	shipdeck sandbox up
+	shipdeck sandbox demo

@@ -1,0 +1,108 @@
+"""The `shipdeck` command line.
+
+Start-up must stay fast (`shipdeck --help` and `shipdeck config` in well under 0.3 s), so this
+module imports only argparse; each command's code is imported when that command runs. Command
+groups register themselves from small `cli.py` modules that import nothing heavy either.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+from collections.abc import Sequence
+
+from app import __version__
+from app.errors import EXIT_USAGE, ShipdeckError
+
+# Each module provides `register(subparsers, common)`; order is the order of `--help`.
+COMMAND_MODULES = (
+    "app.config.cli",
+    "app.secrets.cli",
+    "app.sandbox.cli",
+)
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse that exits with status 2 and one clear line, like every other bad input."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        sys.stderr.write(f"{self.prog}: error: {message}\n")
+        raise SystemExit(EXIT_USAGE)
+
+
+def common_options() -> argparse.ArgumentParser:
+    """Kamal's global options, shared by every command that reads the deploy config.
+
+    Kamal uses `-h` for `--hosts`, so these parsers offer `--help` only.
+    """
+    common = ArgumentParser(add_help=False)
+    group = common.add_argument_group("Kamal options")
+    group.add_argument("-c", "--config-file", default="config/deploy.yml", metavar="FILE",
+                       help="path to the deploy config (default: config/deploy.yml)")
+    group.add_argument("-d", "--destination", metavar="DEST", help="destination: also load config/deploy.DEST.yml")
+    group.add_argument("--version", dest="version", metavar="VERSION", help="the app version (default: git HEAD)")
+    group.add_argument("-v", "--verbose", action="store_true", help="show more detail")
+    group.add_argument("-q", "--quiet", action="store_true", help="show less detail")
+    group.add_argument("-p", "--primary", action="store_true", help="run on the primary host only")
+    group.add_argument("-h", "--hosts", metavar="HOSTS", help="comma-separated hosts (wildcards allowed)")
+    group.add_argument("-r", "--roles", metavar="ROLES", help="comma-separated roles (wildcards allowed)")
+    group.add_argument("-H", "--skip-hooks", action="store_true", help="do not run .kamal/hooks")
+    group.add_argument("--help", action="help", help="show this help and exit")
+    return common
+
+
+def build_parser() -> ArgumentParser:
+    parser = ArgumentParser(
+        prog="shipdeck",
+        description="Deploy Docker apps to your own servers the Kamal 2 way: a terminal dashboard "
+        "for operators, headless for CI. Reads config/deploy.yml and .kamal/ as Kamal does.",
+    )
+    parser.add_argument("-V", "--shipdeck-version", action="version", version=f"shipdeck {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=ArgumentParser)
+    common = common_options()
+    for module_name in COMMAND_MODULES:
+        importlib.import_module(module_name).register(subparsers, common)
+    return parser
+
+
+def _load_handler(spec: str):
+    module_name, _, attribute = spec.partition(":")
+    return getattr(importlib.import_module(module_name), attribute)
+
+
+def _print_error(message: str) -> None:
+    from app.secrets.masking import mask
+
+    sys.stderr.write(f"shipdeck: {mask(message)}\n")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler_spec = getattr(args, "handler", None)
+    if handler_spec is None:
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        handler = _load_handler(handler_spec)
+        return int(handler(args) or 0)
+    except ShipdeckError as error:
+        _print_error(error.message)
+        return error.exit_code
+    except KeyboardInterrupt:
+        sys.stderr.write("shipdeck: interrupted\n")
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception as error:  # noqa: BLE001 - the last line of defence: no traceback for users
+        if os.environ.get("SHIPDECK_DEBUG"):
+            raise
+        _print_error(f"internal error: {type(error).__name__}: {error} (set SHIPDECK_DEBUG=1 for details)")
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,58 @@
+"""One process-wide registry of secret values, and the function that hides them.
+
+Every resolved secret value is registered here; every renderer (plain CLI, headless CI output,
+the Textual app, exception messages printed by the CLI) passes text through `mask()` before it
+reaches a terminal, a log or a file.
+"""
+
+from __future__ import annotations
+
+import threading
+
+MASK = "[REDACTED]"
+_MIN_LENGTH = 3  # masking 1-2 character values would shred ordinary text
+
+_lock = threading.Lock()
+_values: set[str] = set()
+_ordered: list[str] = []
+
+
+def register(value: str | None) -> None:
+    """Remember a secret value (and each of its lines) so that `mask` hides it."""
+    if not value:
+        return
+    candidates = {value, value.strip()}
+    candidates.update(line.strip() for line in value.splitlines())
+    with _lock:
+        changed = False
+        for candidate in candidates:
+            if len(candidate) >= _MIN_LENGTH and candidate not in _values:
+                _values.add(candidate)
+                changed = True
+        if changed:
+            _ordered[:] = sorted(_values, key=len, reverse=True)
+
+
+def registered() -> list[str]:
+    """The registered values, longest first (for renderers such as GitHub's ::add-mask::)."""
+    with _lock:
+        return list(_ordered)
+
+
+def mask(text: str) -> str:
+    """Replace every registered secret value in `text` with the mask."""
+    if not text:
+        return text
+    with _lock:
+        values = list(_ordered)
+    for value in values:
+        if value in text:
+            text = text.replace(value, MASK)
+    return text
+
+
+def clear() -> None:
+    """Forget every value (tests only)."""
+    with _lock:
+        _values.clear()
+        _ordered.clear()
