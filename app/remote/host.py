@@ -1,0 +1,247 @@
+"""One server: a single SSH connection reused for shell commands, file transfer and Docker.
+
+Docker is driven with aiodocker over the host's `/var/run/docker.sock`, forwarded through that
+same connection into a private local socket (a 0700 directory: the socket is root on the server).
+Shell commands are kept for the few steps that need them; files (env files, lock, audit log) go
+over SFTP so that secret values never appear in a command line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import shutil
+import tempfile
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+import aiodocker
+import aiohttp
+import asyncssh
+
+from app.remote.errors import CommandFailed, DockerUnavailable, HostUnreachable
+from app.remote.ssh import SSHTarget, open_connection
+from app.secrets.masking import mask
+
+REMOTE_DOCKER_SOCKET = "/var/run/docker.sock"
+
+
+@dataclass
+class RemoteStats:
+    """Counts of what crossed the network, for benchmarks and `--verbose` summaries."""
+
+    connections: int = 0
+    commands: int = 0
+    file_operations: int = 0
+    docker_requests: int = 0
+
+    @property
+    def round_trips(self) -> int:
+        return self.commands + self.file_operations + self.docker_requests
+
+    def add(self, other: RemoteStats) -> None:
+        self.connections += other.connections
+        self.commands += other.commands
+        self.file_operations += other.file_operations
+        self.docker_requests += other.docker_requests
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    exit_status: int | None
+    stdout: str
+    stderr: str
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_status == 0
+
+
+class RemoteHost:
+    """A host reached over one lazily opened SSH connection."""
+
+    def __init__(self, target: SSHTarget) -> None:
+        self.target = target
+        self.name = target.host
+        self.stats = RemoteStats()
+        self._connection: asyncssh.SSHClientConnection | None = None
+        self._connect_lock = asyncio.Lock()
+        self._sftp: asyncssh.SFTPClient | None = None
+        self._sftp_lock = asyncio.Lock()
+        self._docker: aiodocker.Docker | None = None
+        self._docker_lock = asyncio.Lock()
+        self._socket_dir: str | None = None
+        self._listener: asyncssh.SSHListener | None = None
+
+    # -- connection -----------------------------------------------------------------------------
+
+    async def connection(self) -> asyncssh.SSHClientConnection:
+        async with self._connect_lock:
+            if self._connection is None:
+                self._connection = await open_connection(self.target)
+                self.stats.connections += 1
+            return self._connection
+
+    async def close(self) -> None:
+        if self._docker is not None:
+            with contextlib.suppress(Exception):
+                await self._docker.close()
+            self._docker = None
+        if self._listener is not None:
+            self._listener.close()
+            self._listener = None
+        if self._sftp is not None:
+            self._sftp.exit()
+            self._sftp = None
+        if self._connection is not None:
+            self._connection.close()
+            with contextlib.suppress(Exception):
+                await self._connection.wait_closed()
+            self._connection = None
+        if self._socket_dir is not None:
+            shutil.rmtree(self._socket_dir, ignore_errors=True)
+            self._socket_dir = None
+
+    # -- shell commands -------------------------------------------------------------------------
+
+    async def run(
+        self, command: str, *, input: str | None = None, check: bool = True, timeout: float | None = None
+    ) -> CommandResult:
+        """Run a shell command in the SSH user's home, as Kamal does. Secrets go in `input`, never `command`."""
+        connection = await self.connection()
+        self.stats.commands += 1
+        try:
+            completed = await connection.run(command, input=input, check=False, timeout=timeout,
+                                             request_pty=False)
+        except asyncssh.TimeoutError as error:
+            raise CommandFailed(self.name, mask(command), None, f"timed out after {timeout}s") from error
+        except (asyncssh.Error, OSError) as error:
+            raise HostUnreachable(self.name, f"connection lost while running `{mask(command)}`: {error}") \
+                from error
+        result = CommandResult(completed.exit_status, _text(completed.stdout), _text(completed.stderr))
+        if check and not result.ok:
+            raise CommandFailed(self.name, mask(command), result.exit_status, mask(result.stderr or result.stdout))
+        return result
+
+    async def stream(self, command: str) -> AsyncIterator[str]:
+        """Yield a command's output lines (stdout and stderr merged) as they arrive."""
+        connection = await self.connection()
+        self.stats.commands += 1
+        async with connection.create_process(command, request_pty=False, stderr=asyncssh.STDOUT) as process:
+            async for line in process.stdout:
+                yield line.rstrip("\n")
+
+    # -- files ----------------------------------------------------------------------------------
+
+    async def sftp(self) -> asyncssh.SFTPClient:
+        async with self._sftp_lock:
+            if self._sftp is None:
+                connection = await self.connection()
+                self._sftp = await connection.start_sftp_client()
+                self.stats.file_operations += 1
+            return self._sftp
+
+    async def makedirs(self, path: str) -> None:
+        sftp = await self.sftp()
+        self.stats.file_operations += 1
+        await sftp.makedirs(path, exist_ok=True)
+
+    async def write_file(self, path: str, data: bytes, mode: int = 0o600) -> None:
+        """Create or replace a file with the given mode; the mode is set before any byte is written."""
+        sftp = await self.sftp()
+        parent = str(PurePosixPath(path).parent)
+        if parent not in ("", "."):
+            await self.makedirs(parent)
+        self.stats.file_operations += 1
+        attrs = asyncssh.SFTPAttrs(permissions=mode)
+        async with sftp.open(path, "wb", attrs) as handle:
+            await handle.write(data)
+        await sftp.chmod(path, mode)
+
+    async def append_line(self, path: str, line: str) -> None:
+        sftp = await self.sftp()
+        self.stats.file_operations += 1
+        async with sftp.open(path, "ab") as handle:
+            await handle.write(line.rstrip("\n").encode() + b"\n")
+
+    async def read_file(self, path: str) -> bytes | None:
+        sftp = await self.sftp()
+        self.stats.file_operations += 1
+        try:
+            async with sftp.open(path, "rb") as handle:
+                return await handle.read()
+        except asyncssh.SFTPNoSuchFile:
+            return None
+
+    async def mkdir_exclusive(self, path: str) -> bool:
+        """Atomic `mkdir` (the lock primitive): True if created, False if it already existed."""
+        sftp = await self.sftp()
+        self.stats.file_operations += 1
+        try:
+            await sftp.mkdir(path)
+        except asyncssh.SFTPFailure:
+            if await sftp.exists(path):
+                return False
+            raise
+        except asyncssh.SFTPFileAlreadyExists:
+            return False
+        return True
+
+    # -- docker ---------------------------------------------------------------------------------
+
+    async def docker(self) -> aiodocker.Docker:
+        """aiodocker bound to the host's engine through the forwarded socket (opened once)."""
+        async with self._docker_lock:
+            if self._docker is None:
+                self._docker = await self._open_docker()
+            return self._docker
+
+    async def _open_docker(self) -> aiodocker.Docker:
+        connection = await self.connection()
+        self._socket_dir = tempfile.mkdtemp(prefix="shipdeck-docker-")  # mkdtemp makes it 0700
+        local_socket = str(Path(self._socket_dir) / "docker.sock")
+        try:
+            self._listener = await connection.forward_local_path(local_socket, REMOTE_DOCKER_SOCKET)
+        except (asyncssh.Error, OSError) as error:
+            raise DockerUnavailable(self.name, f"cannot forward the docker socket: {error}") from error
+        trace = aiohttp.TraceConfig()
+        trace.on_request_start.append(self._count_docker_request)
+        session = aiohttp.ClientSession(connector=aiohttp.UnixConnector(local_socket), trace_configs=[trace])
+        docker = aiodocker.Docker(url=f"unix://{local_socket}", session=session)
+        try:
+            await docker.version()
+        except aiodocker.DockerError as error:
+            await docker.close()
+            await session.close()
+            raise DockerUnavailable(self.name, await self._explain_docker_failure()) from error
+        return docker
+
+    async def _count_docker_request(self, *_args: object) -> None:
+        self.stats.docker_requests += 1
+
+    async def _explain_docker_failure(self) -> str:
+        """Say precisely why the forwarded socket does not answer (one extra command, on failure only)."""
+        probe = await self.run(
+            f"if [ ! -S {REMOTE_DOCKER_SOCKET} ]; then echo missing; "
+            f"elif [ ! -w {REMOTE_DOCKER_SOCKET} ]; then echo denied; else echo ok; fi",
+            check=False,
+        )
+        verdict = probe.stdout.strip()
+        user = self.target.user
+        if verdict == "missing":
+            return f"{REMOTE_DOCKER_SOCKET} does not exist: is Docker installed and running on the host?"
+        if verdict == "denied":
+            return (f"user {user!r} cannot use {REMOTE_DOCKER_SOCKET}: add it to the docker group "
+                    f"(`usermod -aG docker {user}`) or connect as root")
+        return ("the docker socket exists and is writable, but the SSH server refuses to forward it: "
+                "allow stream-local forwarding in sshd_config (`AllowStreamLocalForwarding yes`, and no "
+                "`DisableForwarding yes`) and reload sshd")
+
+
+def _text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bytes):
+        return value.decode(errors="replace")
+    return str(value)

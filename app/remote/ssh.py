@@ -1,0 +1,200 @@
+"""Opening one SSH connection to a host, the way Kamal's `ssh:` settings describe it.
+
+Host keys are checked strictly: a key must be in one of the known_hosts sources (the files named by
+the ssh config's `UserKnownHostsFile` or `~/.ssh/known_hosts`, shipdeck's own
+`~/.config/shipdeck/known_hosts` where keys confirmed in the dashboard go, and `$SSH_KNOWN_HOSTS`
+for CI). An unknown or changed key is refused with its fingerprint.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import asyncssh
+
+from app.remote.errors import (
+    AuthenticationFailed,
+    HostKeyChanged,
+    HostKeyUnknown,
+    HostUnreachable,
+)
+
+SHIPDECK_KNOWN_HOSTS = Path("~/.config/shipdeck/known_hosts")
+KNOWN_HOSTS_ENV = "SSH_KNOWN_HOSTS"
+
+
+@dataclass(frozen=True)
+class SSHTarget:
+    """Everything needed to reach one host; built from the config's `ssh:` section."""
+
+    host: str
+    user: str = "root"
+    port: int = 22
+    keys: tuple[str, ...] = ()
+    keys_only: bool = False
+    key_data: tuple[str, ...] = field(default=(), repr=False)  # PEM texts (resolved secrets)
+    proxy: str | None = None  # jump host, `[user@]host[:port]`
+    proxy_command: str | None = None
+    config: bool | tuple[str, ...] = True  # True: ~/.ssh/config; False: none; paths: those files
+    known_hosts: tuple[str, ...] = ()  # explicit files; empty: from ssh config or ~/.ssh/known_hosts
+    connect_timeout: float = 15.0
+    keepalive_interval: float = 30.0
+
+
+@dataclass
+class _KnownHostsSource:
+    label: str
+    data: bytes
+
+
+class _Client(asyncssh.SSHClient):
+    """Remembers the key a server presented when it was not trusted, for a useful error."""
+
+    def __init__(self) -> None:
+        self.rejected_key: asyncssh.SSHKey | None = None
+
+    def validate_host_public_key(self, host: str, addr: str, port: int, key: asyncssh.SSHKey) -> bool:
+        self.rejected_key = key
+        return False
+
+
+def _jump_host(proxy: str) -> str:
+    """Kamal gives a bare jump host the user root."""
+    return proxy if "@" in proxy else f"root@{proxy}"
+
+
+def _config_argument(config: bool | tuple[str, ...]) -> object:
+    if config is True:
+        return ()
+    if config is False:
+        return None
+    return [str(Path(path).expanduser()) for path in config]
+
+
+def _read_sources(files: list[str]) -> list[_KnownHostsSource]:
+    sources = []
+    for name in files:
+        path = Path(name).expanduser()
+        if path.is_file():
+            sources.append(_KnownHostsSource(str(path), path.read_bytes()))
+    own = SHIPDECK_KNOWN_HOSTS.expanduser()
+    if own.is_file():
+        sources.append(_KnownHostsSource(str(own), own.read_bytes()))
+    from_env = os.environ.get(KNOWN_HOSTS_ENV)
+    if from_env:
+        sources.append(_KnownHostsSource(f"${KNOWN_HOSTS_ENV}", from_env.encode() + b"\n"))
+    return sources
+
+
+def _known_for(source: _KnownHostsSource, host: str, addr: str, port: int) -> list[asyncssh.SSHKey]:
+    try:
+        known = asyncssh.import_known_hosts(source.data.decode(errors="replace"))
+    except (asyncssh.KeyImportError, ValueError):
+        return []
+    return list(known.match(host, addr, port if port != 22 else None)[0])
+
+
+def _client_keys(target: SSHTarget) -> list | None:
+    keys: list = [str(Path(path).expanduser()) for path in target.keys]
+    for pem in target.key_data:
+        keys.append(asyncssh.import_private_key(pem))
+    return keys or None
+
+
+def connection_options(target: SSHTarget) -> asyncssh.SSHClientConnectionOptions:
+    """asyncssh options for the target (ssh config applied, explicit settings winning as in Kamal)."""
+    kwargs: dict = {
+        "host": target.host,
+        "port": target.port,
+        "username": target.user,
+        "config": _config_argument(target.config),
+        "connect_timeout": target.connect_timeout,
+        "keepalive_interval": target.keepalive_interval,
+        "keepalive_count_max": 3,
+        "client_keys": _client_keys(target),
+    }
+    if target.keys_only:
+        kwargs["agent_path"] = None
+    if target.proxy:
+        kwargs["tunnel"] = _jump_host(target.proxy)
+    if target.proxy_command:
+        kwargs["proxy_command"] = target.proxy_command
+    return asyncssh.SSHClientConnectionOptions(**kwargs)
+
+
+def _known_hosts_files(target: SSHTarget, options: asyncssh.SSHClientConnectionOptions) -> list[str]:
+    if target.known_hosts:
+        return list(target.known_hosts)
+    configured = options.known_hosts
+    if isinstance(configured, (list, tuple)) and configured:
+        return [str(item) for item in configured]
+    if isinstance(configured, str):
+        return [configured]
+    return ["~/.ssh/known_hosts"]
+
+
+async def open_connection(target: SSHTarget) -> asyncssh.SSHClientConnection:
+    """Connect and authenticate, turning every failure into one clear, host-specific error."""
+    options = connection_options(target)
+    sources = _read_sources(_known_hosts_files(target, options))
+    known_hosts = b"".join(source.data.rstrip(b"\n") + b"\n" for source in sources)
+    client = _Client()
+    try:
+        connection, _ = await asyncssh.create_connection(
+            lambda: client, target.host, options=options, known_hosts=known_hosts
+        )
+    except asyncssh.HostKeyNotVerifiable as error:
+        raise _host_key_error(target, client, sources) from error
+    except asyncssh.PermissionDenied as error:
+        raise AuthenticationFailed(
+            target.host,
+            f"the server refused the SSH keys offered for user {target.user!r} "
+            f"(check ssh.user and ssh.keys; {error.reason})",
+        ) from error
+    except TimeoutError as error:
+        raise HostUnreachable(
+            target.host, f"no SSH answer on port {target.port} within {target.connect_timeout:g}s"
+        ) from error
+    except (OSError, socket.gaierror) as error:
+        raise HostUnreachable(target.host, f"cannot connect to port {target.port}: {error.strerror or error}") \
+            from error
+    except asyncssh.Error as error:
+        raise HostUnreachable(target.host, f"SSH failed: {error.reason}") from error
+    return connection
+
+
+def _host_key_error(target: SSHTarget, client: _Client, sources: list[_KnownHostsSource]) -> Exception:
+    key = client.rejected_key
+    if key is None:
+        return HostUnreachable(target.host, "the server's host key could not be verified")
+    fingerprint = key.get_fingerprint("sha256")
+    for source in sources:
+        if _known_for(source, target.host, target.host, target.port):
+            return HostKeyChanged(target.host, fingerprint, key.get_algorithm(), source.label)
+    return HostKeyUnknown(target.host, fingerprint, key.get_algorithm())
+
+
+async def fetch_host_key(host: str, port: int = 22, timeout: float = 10.0) -> tuple[str, str, str]:
+    """(algorithm, SHA256 fingerprint, known_hosts line) of a server's key, for a TOFU confirmation."""
+    try:
+        key = await asyncio.wait_for(asyncssh.get_server_host_key(host, port), timeout)
+    except (OSError, asyncssh.Error, TimeoutError) as error:
+        raise HostUnreachable(host, f"cannot read the host key: {error}") from error
+    if key is None:
+        raise HostUnreachable(host, "the server sent no host key")
+    pattern = host if port == 22 else f"[{host}]:{port}"
+    line = f"{pattern} {key.export_public_key('openssh').decode().strip()}"
+    return key.get_algorithm(), key.get_fingerprint("sha256"), line
+
+
+def trust_host_key(line: str) -> Path:
+    """Record a confirmed `known_hosts` line in shipdeck's own known_hosts file."""
+    path = SHIPDECK_KNOWN_HOSTS.expanduser()
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    with path.open("a") as handle:
+        handle.write(line.rstrip("\n") + "\n")
+    return path

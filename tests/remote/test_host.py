@@ -1,0 +1,106 @@
+"""RemoteHost against a real sshd and the machine's real Docker engine."""
+
+from __future__ import annotations
+
+import stat
+import uuid
+
+import pytest
+
+from app.remote.errors import AuthenticationFailed, DockerUnavailable, HostKeyChanged, HostKeyUnknown, HostUnreachable
+from app.remote.host import RemoteHost
+from app.remote.ssh import SSHTarget
+
+
+def _target(sshd, **overrides) -> SSHTarget:
+    settings = dict(host="127.0.0.1", port=sshd.port, keys=(str(sshd.client_key),), keys_only=True,
+                    config=False, known_hosts=(str(sshd.known_hosts),))
+    settings.update(overrides)
+    return SSHTarget(**settings)
+
+
+async def test_one_connection_serves_commands_files_and_docker(loopback_sshd) -> None:
+    host = RemoteHost(_target(loopback_sshd))
+    folder = f".shipdeck-test-{uuid.uuid4().hex[:8]}"
+    try:
+        result = await host.run("echo $HOME; pwd")
+        assert result.stdout.split() == ["/root", "/root"]
+        await host.write_file(f"{folder}/env/web.env", b"SECRET=x\n", mode=0o600)
+        listing = await host.run(f"stat -c '%a %s' {folder}/env/web.env")
+        assert listing.stdout.strip() == "600 9"
+        await host.append_line(f"{folder}/audit.log", "one")
+        await host.append_line(f"{folder}/audit.log", "two")
+        assert await host.read_file(f"{folder}/audit.log") == b"one\ntwo\n"
+        assert await host.mkdir_exclusive(f"{folder}/lock") is True
+        assert await host.mkdir_exclusive(f"{folder}/lock") is False
+        docker = await host.docker()
+        version = await docker.version()
+        assert version["ApiVersion"]
+        sftp = await host.sftp()
+        mode = (await sftp.stat(f"{folder}/env/web.env")).permissions
+        assert stat.S_IMODE(mode) == 0o600
+        assert host.stats.connections == 1
+        assert host.stats.docker_requests >= 1
+    finally:
+        await host.run(f"rm -rf {folder}", check=False)
+        await host.close()
+
+
+async def test_failed_command_names_host_command_and_output(loopback_sshd) -> None:
+    host = RemoteHost(_target(loopback_sshd))
+    try:
+        with pytest.raises(Exception) as raised:
+            await host.run("echo boom >&2; exit 3")
+        message = str(raised.value)
+        assert message.startswith("127.0.0.1: ")
+        assert "exit 3" in message and "boom" in message
+    finally:
+        await host.close()
+
+
+async def test_unknown_host_key_is_refused_with_its_fingerprint(loopback_sshd, tmp_path) -> None:
+    empty = tmp_path / "known_hosts"
+    empty.write_text("")
+    host = RemoteHost(_target(loopback_sshd, known_hosts=(str(empty),)))
+    with pytest.raises(HostKeyUnknown) as raised:
+        await host.run("true")
+    assert "SHA256:" in str(raised.value)
+    assert raised.value.fingerprint in str(raised.value)
+
+
+async def test_changed_host_key_is_refused_loudly(loopback_sshd, tmp_path) -> None:
+    other = tmp_path / "known_hosts"
+    # A different ed25519 key recorded for the same host and port.
+    import asyncssh
+
+    fake = asyncssh.generate_private_key("ssh-ed25519").export_public_key("openssh").decode().strip()
+    other.write_text(f"[127.0.0.1]:{loopback_sshd.port} {fake}\n")
+    host = RemoteHost(_target(loopback_sshd, known_hosts=(str(other),)))
+    with pytest.raises(HostKeyChanged) as raised:
+        await host.run("true")
+    assert "HOST KEY CHANGED" in str(raised.value) and str(other) in str(raised.value)
+
+
+async def test_wrong_key_is_an_authentication_error(loopback_sshd, tmp_path) -> None:
+    import asyncssh
+
+    wrong = tmp_path / "wrong_key"
+    wrong.write_bytes(asyncssh.generate_private_key("ssh-ed25519").export_private_key())
+    host = RemoteHost(_target(loopback_sshd, keys=(str(wrong),)))
+    with pytest.raises(AuthenticationFailed, match="refused the SSH keys"):
+        await host.run("true")
+
+
+async def test_closed_port_is_unreachable() -> None:
+    host = RemoteHost(SSHTarget(host="127.0.0.1", port=1, config=False, connect_timeout=3))
+    with pytest.raises(HostUnreachable, match=r"127\.0\.0\.1: cannot connect to port 1"):
+        await host.run("true")
+
+
+async def test_forbidden_stream_forwarding_is_explained(loopback_sshd_no_forwarding) -> None:
+    host = RemoteHost(_target(loopback_sshd_no_forwarding))
+    try:
+        with pytest.raises(DockerUnavailable, match="AllowStreamLocalForwarding yes"):
+            await host.docker()
+    finally:
+        await host.close()
