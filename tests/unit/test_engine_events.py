@@ -1,0 +1,61 @@
+"""Events mask secrets; headless confirmations never prompt and name the flag."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.engine.confirm import ConfirmationRefused, ConfirmationRequest, Effect, FlagConfirmer, describe
+from app.engine.events import EventLog, Output, StepFinished, StepStatus
+from app.secrets import masking
+
+
+@pytest.fixture(autouse=True)
+def _clean_masks():
+    masking.clear()
+    yield
+    masking.clear()
+
+
+def test_output_and_errors_are_masked_when_created() -> None:
+    masking.register("hunter2-secret")
+    line = Output(step="app.boot", line="password=hunter2-secret ok", host="h1")
+    finished = StepFinished(step="app.boot", status=StepStatus.FAILED, duration=1.0, error="bad hunter2-secret")
+    assert "hunter2-secret" not in line.line and masking.MASK in line.line
+    assert finished.error == f"bad {masking.MASK}"
+
+
+def test_event_log_fans_out_in_order() -> None:
+    log = EventLog()
+    seen: list[str] = []
+    log.subscribe(lambda event: seen.append(type(event).__name__))
+    log.emit(Output(step="s", line="a"))
+    log.emit(StepFinished(step="s", status=StepStatus.OK, duration=0.1))
+    assert seen == ["Output", "StepFinished"]
+    assert len(log.events) == 2
+
+
+def _remove_db() -> ConfirmationRequest:
+    return ConfirmationRequest(
+        action="accessory.remove",
+        title="Remove accessory db",
+        consequence="Deletes the container, the image and the data directory app-db.",
+        effects=(Effect("10.0.0.3", "rm -rf app-db"),),
+        target="db",
+        destroys_data=True,
+    )
+
+
+async def test_flag_confirmer_refuses_without_the_exact_flag() -> None:
+    with pytest.raises(ConfirmationRefused) as raised:
+        await FlagConfirmer(["accessory.remove:redis"]).confirm(_remove_db())
+    assert "--confirm=accessory.remove:db" in str(raised.value)
+    assert raised.value.exit_code == 2
+
+
+async def test_flag_confirmer_accepts_the_named_target() -> None:
+    assert await FlagConfirmer(["accessory.remove:db"]).confirm(_remove_db()) is True
+
+
+def test_description_lists_every_host_effect() -> None:
+    text = describe(_remove_db())
+    assert "10.0.0.3: rm -rf app-db" in text
