@@ -1,4 +1,4 @@
-"""Arguments of the `shipdeck config` command group (imports nothing heavy)."""
+"""Arguments of the `shipdeck config` command (imports nothing heavy)."""
 
 from __future__ import annotations
 
@@ -6,5 +6,13 @@ import argparse
 
 
 def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-    """Placeholder until the config commands land."""
-    subparsers.add_parser("config", help="(coming)")
+    parser = subparsers.add_parser(
+        "config",
+        parents=[common],
+        add_help=False,
+        help="show the combined config, as `kamal config` does",
+        description="Load config/deploy.yml (and config/deploy.DEST.yml with -d), validate it with Kamal's "
+        "rules and print the same fields as `kamal config`.",
+    )
+    parser.add_argument("--json", action="store_true", help="print JSON instead of YAML")
+    parser.set_defaults(handler="app.config.command:show")
