@@ -20,6 +20,7 @@ from app.errors import EXIT_USAGE, ShipdeckError
 COMMAND_MODULES = (
     "app.config.cli",
     "app.secrets.cli",
+    "app.engine.cli",
     "app.sandbox.cli",
 )
 
@@ -97,7 +98,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
-    except Exception as error:  # noqa: BLE001 - the last line of defence: no traceback for users
+    except Exception as error:  # the last line of defence: no traceback for users
         if os.environ.get("SHIPDECK_DEBUG"):
             raise
         _print_error(f"internal error: {type(error).__name__}: {error} (set SHIPDECK_DEBUG=1 for details)")

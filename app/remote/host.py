@@ -73,6 +73,7 @@ class RemoteHost:
         self._docker_lock = asyncio.Lock()
         self._socket_dir: str | None = None
         self._listener: asyncssh.SSHListener | None = None
+        self._known_dirs: set[str] = set()  # directories created in this run (skip repeated mkdirs)
 
     # -- connection -----------------------------------------------------------------------------
 
@@ -143,9 +144,17 @@ class RemoteHost:
             return self._sftp
 
     async def makedirs(self, path: str) -> None:
+        """`mkdir -p`; remembered for the rest of the run so repeated calls cost nothing."""
+        if path in self._known_dirs:
+            return
         sftp = await self.sftp()
         self.stats.file_operations += 1
         await sftp.makedirs(path, exist_ok=True)
+        self._known_dirs.add(path)
+
+    def forget_directory(self, path: str) -> None:
+        """Call after removing a directory (or a parent) so a later makedirs really creates it."""
+        self._known_dirs = {known for known in self._known_dirs if known != path and not known.startswith(path + "/")}
 
     async def write_file(self, path: str, data: bytes, mode: int = 0o600) -> None:
         """Create or replace a file with the given mode; the mode is set before any byte is written."""

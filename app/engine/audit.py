@@ -1,0 +1,24 @@
+"""The audit log each host keeps (`.kamal/<service>[-<dest>]-audit.log`), written as Kamal writes it."""
+
+from __future__ import annotations
+
+from app import contract
+from app.config.model import Config
+from app.engine.tags import default_tags
+from app.remote.host import RemoteHost
+
+_NOT_IN_AUDIT_LINES = ("version", "service_version", "service")
+
+
+def audit_line(config: Config, message: str, **details: str | None) -> str:
+    """`[<time>] [<performer>] [<destination>] [<details>...] <message>` (Kamal::Commands::Auditor)."""
+    tags = {**default_tags(config), **{key: value for key, value in details.items() if value is not None}}
+    shown = " ".join(f"[{value}]" for key, value in tags.items() if key not in _NOT_IN_AUDIT_LINES)
+    return f"{shown} {message}"
+
+
+async def record(host: RemoteHost, config: Config, message: str, **details: str | None) -> None:
+    """Append one line to the host's audit log (creating `.kamal` first, as Kamal does)."""
+    await host.makedirs(contract.RUN_DIRECTORY)
+    await host.append_line(contract.audit_log_path(config.service, config.destination),
+                           audit_line(config, message, **details))

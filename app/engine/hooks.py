@@ -1,0 +1,70 @@
+"""Running `.kamal/hooks/<name>` locally with Kamal's `KAMAL_*` environment."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+
+from app.engine.runner import Run
+from app.engine.tags import default_tags, tags_env
+from app.errors import ShipdeckError
+
+OBSOLETE_HOOKS = ("pre-traefik-reboot", "post-traefik-reboot")
+
+
+class HookFailed(ShipdeckError):
+    """A hook exited non-zero: Kamal aborts the command with the hook's output."""
+
+
+def hook_path(run: Run, name: str) -> Path:
+    return Path(run.config.path(run.config.hooks_path)) / name
+
+
+def hook_exists(run: Run, name: str) -> bool:
+    return hook_path(run, name).is_file()
+
+
+def hook_environment(run: Run, *, command: str, subcommand: str | None, hosts: str | None = None,
+                     secrets: bool = False, **extra: str) -> dict[str, str]:
+    """KAMAL_RECORDED_AT … KAMAL_SUBCOMMAND, plus every secret for the hooks that get them."""
+    details = {
+        "hosts": hosts if hosts is not None else ",".join(run.target_hosts()),
+        "roles": ",".join(run.options.roles) if run.options.roles else None,
+        "lock": "true" if run.holding_lock else "false",
+        "command": command,
+        "subcommand": subcommand,
+        **extra,
+    }
+    tags = {**default_tags(run.config), **{key: value for key, value in details.items() if value is not None}}
+    environment = dict(os.environ)
+    if secrets:
+        environment.update(run.secrets.to_dict())
+    environment.update(tags_env(tags))
+    return environment
+
+
+async def run_hook(run: Run, name: str, *, secrets: bool = False, hosts: str | None = None, **extra: str) -> None:
+    """Run a hook if it exists (and hooks are not skipped); raise HookFailed on a non-zero exit."""
+    if run.options.skip_hooks or not hook_exists(run, name):
+        return
+    environment = hook_environment(run, command=run.command, subcommand=run.subcommand, hosts=hosts,
+                                   secrets=secrets, **extra)
+    step = f"hook.{name}"
+    verbosity = run.config.hooks_output_for(name)
+    async with run.step(step, f"Running the {name} hook"):
+        process = await asyncio.create_subprocess_exec(
+            "/usr/bin/env", str(hook_path(run, name)), cwd=run.config.project_dir, env=environment,
+            stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        )
+        assert process.stdout is not None
+        lines: list[str] = []
+        async for raw in process.stdout:
+            line = raw.decode(errors="replace").rstrip("\n")
+            lines.append(line)
+            if verbosity != "quiet":
+                run.output(step, line)
+        status = await process.wait()
+        if status != 0:
+            output = "\n".join(lines)
+            raise HookFailed(f"Hook `{name}` failed:\n{output}")

@@ -1,0 +1,92 @@
+"""Readable progress for the plain CLI: one line per finished step, output on demand or on failure."""
+
+from __future__ import annotations
+
+import sys
+from collections import defaultdict, deque
+from typing import TextIO
+
+from app.engine.events import (
+    Diagnosis,
+    Event,
+    Notice,
+    Output,
+    RunFinished,
+    StepFinished,
+    StepStarted,
+    StepStatus,
+)
+
+_KEPT_LINES = 20  # output lines kept per step to show when it fails
+
+
+class PlainRenderer:
+    """Prints events as text. `verbose` streams every output line; otherwise lines appear on failure."""
+
+    def __init__(self, stream: TextIO | None = None, *, verbose: bool = False, quiet: bool = False) -> None:
+        self.stream = stream or sys.stdout
+        self.verbose = verbose
+        self.quiet = quiet
+        self._titles: dict[tuple[str, str | None], str] = {}
+        self._recent: dict[tuple[str, str | None], deque[str]] = defaultdict(lambda: deque(maxlen=_KEPT_LINES))
+
+    def __call__(self, event: Event) -> None:
+        handler = getattr(self, f"_on_{type(event).__name__}", None)
+        if handler is not None:
+            handler(event)
+
+    def _write(self, text: str) -> None:
+        self.stream.write(text + "\n")
+        self.stream.flush()
+
+    @staticmethod
+    def _where(host: str | None) -> str:
+        return f"[{host}] " if host else ""
+
+    def _on_StepStarted(self, event: StepStarted) -> None:
+        self._titles[(event.step, event.host)] = event.title
+        if self.verbose:
+            self._write(f"  … {self._where(event.host)}{event.title}")
+
+    def _on_Output(self, event: Output) -> None:
+        key = (event.step, event.host)
+        self._recent[key].append(event.line)
+        if self.verbose:
+            self._write(f"      {self._where(event.host)}{event.line}")
+
+    def _on_StepFinished(self, event: StepFinished) -> None:
+        key = (event.step, event.host)
+        title = self._titles.pop(key, event.step)
+        recent = self._recent.pop(key, deque())
+        where = self._where(event.host)
+        if event.status is StepStatus.OK:
+            if not self.quiet:
+                self._write(f"  ✓ {where}{title} ({event.duration:.1f}s)")
+        elif event.status is StepStatus.SKIPPED:
+            if not self.quiet:
+                self._write(f"  - {where}{title}: skipped ({event.error})")
+        elif event.status is StepStatus.CANCELLED:
+            self._write(f"  ⊘ {where}{title}: cancelled")
+        else:
+            self._write(f"  ✗ {where}{title}: {event.error}")
+            if not self.verbose:
+                for line in recent:
+                    self._write(f"      {line}")
+
+    def _on_Notice(self, event: Notice) -> None:
+        if self.quiet and event.level == "info":
+            return
+        prefix = {"warning": "warning: ", "error": "error: "}.get(event.level, "")
+        self._write(f"  {self._where(event.host)}{prefix}{event.message}")
+
+    def _on_Diagnosis(self, event: Diagnosis) -> None:
+        self._write(f"  diagnosis {self._where(event.host)}{event.summary}")
+        for line in event.explanation.splitlines():
+            self._write(f"    {line}")
+
+    def _on_RunFinished(self, event: RunFinished) -> None:
+        if event.ok:
+            if not self.quiet:
+                self._write(f"Finished all in {event.duration:.1f} seconds")
+        else:
+            self._write(f"Failed after {event.duration:.1f} seconds: {event.error}")
