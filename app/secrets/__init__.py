@@ -1,0 +1,12 @@
+"""Kamal-faithful secrets: `.kamal/secrets*` files, the OS keyring and the environment.
+
+`Secrets(project_dir, secrets_path, destination, environ)` is what later layers use (env files,
+registry passwords); see `app.secrets.store` for the resolution order. Importing this package
+loads neither `keyring` nor any password-manager code.
+"""
+
+from __future__ import annotations
+
+from app.secrets.store import DEFAULT_SECRETS_PATH, Secrets, secrets_filenames
+
+__all__ = ["DEFAULT_SECRETS_PATH", "Secrets", "secrets_filenames"]
