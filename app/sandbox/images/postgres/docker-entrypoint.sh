@@ -4,7 +4,7 @@
 # started as is (a changed POSTGRES_PASSWORD is ignored, exactly like the real image).
 set -Eeuo pipefail
 
-log() { printf '%s\n' "$*"; }
+log() { printf '%s\n' "$@"; }
 fail() { printf '%s\n' "$@" >&2; exit 1; }
 
 # VAR may come from VAR or from the file named by VAR_FILE (Docker secrets), never both.
