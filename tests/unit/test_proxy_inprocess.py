@@ -9,6 +9,8 @@ import http.client
 import importlib
 import json
 import socket
+import ssl
+import subprocess
 import sys
 import threading
 import time
@@ -380,3 +382,26 @@ def test_stop_is_prompt_with_open_connections(tmp_path: Path, backends: dict) ->
         began = time.monotonic()
         running.stop()
         assert time.monotonic() - began < 1.0
+
+
+def test_custom_certificates_serve_tls_and_plain_http_redirects(proxy: RunningProxy, backends: dict,
+                                                                tmp_path: Path) -> None:
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj",
+                    "/CN=secure.test", "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+    backends["a"] = Backend("A")
+    proxy.deploy("secure", backends["a"].address, host=["secure.test"], tls=True,
+                 **{"tls-certificate-path": str(cert), "tls-private-key-path": str(key)})
+    context = ssl.create_default_context(cafile=str(cert))
+    context.check_hostname = False  # the self-signed certificate names secure.test, we dial 127.0.0.1
+    conn = http.client.HTTPSConnection("127.0.0.1", proxy.https_port, timeout=5, context=context)
+    conn.request("GET", "/headers", headers={"Host": "secure.test"})
+    response = conn.getresponse()
+    seen = json.loads(response.read())
+    conn.close()
+    assert response.status == 200 and seen["X-Forwarded-Proto"] == "https"
+    conn = http.client.HTTPConnection("127.0.0.1", proxy.http_port, timeout=5)
+    conn.request("GET", "/x?y=1", headers={"Host": "secure.test"})
+    response = conn.getresponse()
+    assert (response.status, response.getheader("Location")) == (301, "https://secure.test/x?y=1")
+    conn.close()
