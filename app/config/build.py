@@ -295,7 +295,10 @@ class _Build:
                 hosts.extend(_proxy_hosts(proxy))
         duplicates = [host for host in dict.fromkeys(hosts) if hosts.count(host) > 1]
         if duplicates:
-            self.fail(f"Different roles can't share the same host for SSL: {', '.join(duplicates)}", ("proxy",))
+            root = self.get("proxy")
+            key = next((k for k in ("hosts", "host") if isinstance(root, dict) and k in root), None)
+            self.fail(f"Different roles can't share the same host for SSL: {', '.join(duplicates)}",
+                      ("proxy", key) if key else ("proxy",))
 
     def ensure_local_registry_remote_builder_has_ssh_url(self) -> None:
         registry = self.get("registry") or {}

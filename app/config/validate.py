@@ -69,10 +69,11 @@ class Validator:
 
     # -- plumbing
 
-    def error(self, message: str) -> None:
+    def error(self, message: str, at: Path = ()) -> None:
+        """Fail with Kamal's context prefix; `at` narrows the location below the context."""
         parts = [to_s(segment) for segment in (*self.context, *self._extra) if _present_segment(segment)]
         prefix = f"{'/'.join(parts)}: " if parts else ""
-        raise Invalid(prefix + message, (*self.where, *self._extra))
+        raise Invalid(prefix + message, (*self.where, *self._extra, *at))
 
     def nested(self, segment: object):
         validator = self
@@ -160,7 +161,7 @@ class Validator:
 
     def unknown_keys_error(self, unknown: Sequence[object]) -> None:
         noun = "key" if len(unknown) == 1 else "keys"
-        self.error(f"unknown {noun}: {', '.join(to_s(key) for key in unknown)}")
+        self.error(f"unknown {noun}: {', '.join(to_s(key) for key in unknown)}", at=(unknown[0],))
 
     # -- shapes
 
@@ -331,7 +332,7 @@ class EnvValidator(Validator):
 
     def tags(self, tags: object) -> None:
         if self.context != ("env",) or self._extra:
-            self.error("tags are only allowed in the root env")
+            self.error("tags are only allowed in the root env", at=("tags",))
         with self.nested("tags"):
             self.check_type(tags, dict)
             assert isinstance(tags, dict)
