@@ -1,0 +1,150 @@
+"""Output streams: `docker logs` (lines, stdout and stderr demultiplexed in arrival order) and
+`docker exec` (captured output and exit code, optional stdin)."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+import aiodocker
+import aiohttp
+
+from app.remote.docker_errors import DockerCommandError
+from app.remote.docker_values import duration_ns
+from app.remote.engine_api import call, open_response
+
+StreamName = Literal["stdout", "stderr"]
+_STREAMS: dict[int, StreamName] = {0: "stdout", 1: "stdout", 2: "stderr"}
+_UNIX_TIME = re.compile(r"^\d+(\.\d+)?$")
+
+
+@dataclass(frozen=True)
+class LogLine:
+    stream: StreamName
+    text: str
+
+
+@dataclass(frozen=True)
+class ExecResult:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+
+def since_parameter(value: str, now: float | None = None) -> str:
+    """The CLI's `--since`: a Go duration (`10m`) is relative to now (whole seconds); a date or
+    RFC 3339 time becomes `seconds.nanoseconds`; a Unix timestamp passes unchanged."""
+    if _UNIX_TIME.match(value):
+        return value
+    now = time.time() if now is None else now
+    try:
+        return str(int(now - duration_ns(value) / 1e9))
+    except ValueError:
+        pass
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise DockerCommandError(f"invalid value for \"since\": failed to parse value as time or duration: "
+                                 f"\"{value}\"") from None
+    seconds = moment.timestamp()
+    return f"{int(seconds)}.{round((seconds - int(seconds)) * 1e9):09d}"
+
+
+async def container_logs(docker: aiodocker.Docker, container: str, *, tail: int | None = None,
+                         since: str | None = None, timestamps: bool = False,
+                         follow: bool = False) -> AsyncIterator[LogLine]:
+    """`docker logs [--tail N] [--since X] [--timestamps] [--follow] CONTAINER 2>&1`, as lines.
+
+    Kamal runs `docker logs ... --tail 100` (or `--tail 10 --follow` to follow); with `follow` this
+    iterator only ends when the container stops or the caller stops iterating."""
+    info = await call(docker, "GET", f"containers/{container}/json")
+    params = {"stdout": "1", "stderr": "1"}
+    if follow:
+        params["follow"] = "1"
+    if since:
+        params["since"] = since_parameter(since)
+    if timestamps:
+        params["timestamps"] = "1"
+    if tail is not None:
+        params["tail"] = str(tail)
+    async with open_response(docker, "GET", f"containers/{info['Id']}/logs", params=params) as response:
+        frames = _raw_frames(response) if info["Config"]["Tty"] else _multiplexed_frames(response)
+        async for line in _lines(frames):
+            yield line
+
+
+async def _multiplexed_frames(response: aiohttp.ClientResponse) -> AsyncIterator[tuple[StreamName, bytes]]:
+    """The engine's 8-byte-header framing: [stream, 0, 0, 0, size (big endian, 4 bytes)] + payload."""
+    while True:
+        try:
+            header = await response.content.readexactly(8)
+        except asyncio.IncompleteReadError:
+            return
+        size = int.from_bytes(header[4:8], "big")
+        yield _STREAMS.get(header[0], "stdout"), await response.content.readexactly(size)
+
+
+async def _raw_frames(response: aiohttp.ClientResponse) -> AsyncIterator[tuple[StreamName, bytes]]:
+    async for chunk in response.content.iter_any():
+        yield "stdout", chunk
+
+
+async def _lines(frames: AsyncIterator[tuple[StreamName, bytes]]) -> AsyncIterator[LogLine]:
+    pending: dict[StreamName, bytes] = {"stdout": b"", "stderr": b""}
+    async for stream, data in frames:
+        *complete, pending[stream] = (pending[stream] + data).split(b"\n")
+        for line in complete:
+            yield LogLine(stream, line.decode(errors="replace"))
+    for stream, rest in pending.items():
+        if rest:
+            yield LogLine(stream, rest.decode(errors="replace"))
+
+
+async def exec_in_container(docker: aiodocker.Docker, container: str, command: Sequence[str], *,
+                            stdin: bytes | None = None, env: Sequence[str] = ()) -> ExecResult:
+    """`docker exec [-i] [--env K=V] CONTAINER CMD...` with output captured (Kamal: `app exec --reuse`,
+    `docker exec kamal-proxy kamal-proxy deploy ...`). `stdin` is sent and closed, like `-i < file`."""
+    exec_body = {"AttachStderr": True, "AttachStdin": stdin is not None, "AttachStdout": True, "Cmd": list(command),
+                 "Detach": False, "DetachKeys": "", "Env": list(env) or None, "Privileged": False, "Tty": False,
+                 "User": "", "WorkingDir": ""}
+    created = await call(docker, "POST", f"containers/{container}/exec", body=exec_body)
+    execution = docker.containers.exec(created["Id"])
+    async with execution.start(detach=False) as stream:
+        stdout, stderr = await collect_output(stream, stdin)
+    details = await _finished_exec(docker, created["Id"])
+    return ExecResult(details["ExitCode"], stdout, stderr)
+
+
+async def collect_output(stream: Any, stdin: bytes | None) -> tuple[str, str]:
+    """Read an open attached stream to its end, after writing `stdin` (then half-closing it) if given."""
+    chunks: dict[int, list[bytes]] = {1: [], 2: []}
+    if stdin is not None:
+        if stdin:
+            await stream.write_in(stdin)
+        _close_stdin(stream)
+    while (message := await stream.read_out()) is not None:
+        chunks[2 if message.stream == 2 else 1].append(message.data)
+    return b"".join(chunks[1]).decode(errors="replace"), b"".join(chunks[2]).decode(errors="replace")
+
+
+def _close_stdin(stream: Any) -> None:
+    """Half-close the hijacked connection so the process sees end of input while we keep reading.
+    aiodocker's Stream offers only a full close, so this reaches for its transport."""
+    transport = stream._resp.connection.transport
+    if transport is not None and transport.can_write_eof():
+        transport.write_eof()
+
+
+async def _finished_exec(docker: aiodocker.Docker, exec_id: str) -> dict[str, Any]:
+    """The exec's final state; the output can end a moment before the engine records the exit."""
+    for _ in range(100):
+        details = await call(docker, "GET", f"exec/{exec_id}/json")
+        if not details.get("Running"):
+            return details
+        await asyncio.sleep(0.05)
+    raise DockerCommandError(f"exec {exec_id[:12]} still running after its output ended")
