@@ -194,6 +194,8 @@ class _Builder:
             return self.built[key]
         if isinstance(node, yaml.ScalarNode):
             value = self.scalar(node)
+        elif node.tag not in ("tag:yaml.org,2002:seq", "tag:yaml.org,2002:map"):
+            raise ConfigError(f"unsupported YAML tag {node.tag}", file=self.file, line=self.location(node).line)
         elif isinstance(node, yaml.SequenceNode):
             value = LocatedList()
             value.location = self.location(node)
