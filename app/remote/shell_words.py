@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from app.remote.docker_errors import NotTranslatable
 
-_BLANKS = " \t\n"
+_BLANKS = " \t"
 _OPERATORS = "|&;<>()"
 _GLOB = "*?["
 _DQUOTE_ESCAPABLE = '$`"\\\n'
@@ -42,8 +42,8 @@ class _Splitter:
 
     def _skip_blanks(self) -> None:
         while self.pos < len(self.text):
-            if self.text[self.pos] in _BLANKS:
-                self.pos += 1
+            if self.text[self.pos] in _BLANKS or (self.text[self.pos] == "\n" and not self.text[self.pos:].strip()):
+                self.pos += 1  # a final newline just ends the command
             elif self.text.startswith("\\\n", self.pos):  # line continuation
                 self.pos += 2
             else:
@@ -55,6 +55,10 @@ class _Splitter:
         while self.pos < len(self.text):
             char = self.text[self.pos]
             if char in _BLANKS:
+                break
+            if char == "\n":
+                if self.text[self.pos:].strip():
+                    raise NotTranslatable("a newline between commands (a command list needs the remote shell)")
                 break
             if char == "'":
                 parts.append(self._single_quoted())
