@@ -1,0 +1,271 @@
+"""`app boot`: Kamal's zero-downtime switch to a new version, host by host, role by role.
+
+Order (Kamal 2.11, cli/app.rb + cli/app/boot.rb): prepare every app host (error pages, assets,
+custom TLS); then per boot group (`boot.limit` hosts, primary-role hosts first): pre-app-boot hook,
+boot each (host, role), post-app-boot hook, `boot.wait`; finally tag the image as latest on all
+app hosts. Non-primary roles wait at a barrier until the first primary container is healthy.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import glob
+import os
+from collections.abc import Awaitable, Callable, Sequence
+
+from app import contract
+from app.config.model import Role
+from app.engine import app_commands as commands
+from app.engine import audit
+from app.engine.app_host import AppOnHost, BootError
+from app.engine.hooks import run_hook
+from app.engine.runner import Run
+from app.remote import app_docker
+
+ERROR_PAGE_PATTERNS = ("4??.html", "5??.html")
+
+
+class HaltedAtBarrier(BootError):
+    """A non-primary role did not boot because the first primary container failed."""
+
+
+class Barrier:
+    """Opened by the first healthy primary container, closed by the first failed one (set once)."""
+
+    def __init__(self) -> None:
+        self._state: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+
+    def _set(self, value: bool) -> bool:
+        if self._state.done():
+            return False
+        self._state.set_result(value)
+        return True
+
+    def open(self) -> bool:
+        return self._set(True)
+
+    def close(self) -> bool:
+        return self._set(False)
+
+    async def wait(self) -> None:
+        if not await asyncio.shield(self._state):
+            raise HaltedAtBarrier("Halted at barrier")
+
+
+def boot_groups(hosts: Sequence[str], limit: int | None) -> list[list[str]]:
+    """`app_hosts.each_slice(limit)`, or one group of all hosts."""
+    hosts = list(hosts)
+    if not limit:
+        return [hosts] if hosts else []
+    return [hosts[index:index + limit] for index in range(0, len(hosts), limit)]
+
+
+def group_limit(run: Run) -> int | None:
+    return run.config.boot.limit_for(len(run.config.all_hosts))
+
+
+async def on_roles(run: Run, roles: Sequence[Role], hosts: Sequence[str], work: Callable[[str, Role], Awaitable[None]],
+                   *, parallel: bool) -> None:
+    """Kamal's on_roles: hosts in parallel with their roles in order, or (parallel) one task per role."""
+    if parallel:
+        async def role_task(role: Role) -> None:
+            await run.on_hosts([host for host in hosts if host in role.hosts], lambda host: work(host, role))
+
+        results = await asyncio.gather(*(role_task(role) for role in roles if set(role.hosts) & set(hosts)),
+                                       return_exceptions=True)
+        errors = [result for result in results if isinstance(result, BaseException)]
+        for error in errors:
+            if isinstance(error, asyncio.CancelledError):
+                raise error
+        if errors:
+            raise errors[0]
+        return
+
+    async def host_task(host: str) -> None:
+        for role in roles:
+            if host in role.hosts:
+                await work(host, role)
+
+    await run.on_hosts(hosts, host_task)
+
+
+# ---------------------------------------------------------------- preparation
+
+def error_page_files(run: Run) -> list[str]:
+    if not run.config.error_pages_path:
+        return []
+    directory = run.config.path(run.config.error_pages_path)
+    files: list[str] = []
+    for pattern in ERROR_PAGE_PATTERNS:
+        files += glob.glob(os.path.join(directory, pattern))
+    return sorted(files)
+
+
+async def upload_error_pages(run: Run, host_name: str, version: str) -> None:
+    files = error_page_files(run)
+    if not files:
+        return
+    host = run.host(host_name)
+    config = run.config
+    root = commands.error_pages_root(config)
+    target = contract.error_pages_dir(config.service, config.destination, version)
+    run.output("app.prepare", f"$ mkdir -p {root}", host=host_name, stream="command")
+    await host.makedirs(root)
+    await host.makedirs(target)
+    sftp = await host.sftp()
+    await sftp.chmod(target, 0o700)
+    for path in files:
+        with open(path, "rb") as handle:
+            await host.write_file(f"{target}/{os.path.basename(path)}", handle.read(), mode=0o700)
+
+
+async def prepare_assets(run: Run, host_name: str, role: Role, version: str) -> None:
+    if not role.assets:
+        return
+    app = AppOnHost(run, host_name, role, step="app.prepare")
+    host = run.host(host_name)
+    extract = commands.extract_assets(run.config, role, version)
+    app.show(extract)
+    await host.run(extract)
+    old_version = await app.current_running_version()
+    sync = commands.sync_asset_volumes(run.config, role, version, old_version)
+    app.show(sync)
+    await host.run(sync)
+
+
+async def write_tls_certificates(run: Run, host_name: str, role: Role) -> None:
+    proxy = role.proxy
+    if proxy is None or not proxy.custom_ssl_certificate:
+        return
+    config = run.config
+    host = run.host(host_name)
+    for filename, secret in (("cert.pem", proxy.certificate_pem), ("key.pem", proxy.private_key_pem)):
+        path = contract.tls_path(config.service, config.destination, filename, role.name)
+        run.output("app.prepare", f"upload {path} (mode 0644)", host=host_name, stream="command")
+        await host.write_file(path, run.secrets[str(secret)].encode(), mode=0o644)
+
+
+async def prepare(run: Run, version: str) -> None:
+    """Error pages, assets and TLS files on every app host before any container boots."""
+    needs_work = bool(error_page_files(run)) or any(
+        role.assets or (role.proxy is not None and role.proxy.custom_ssl_certificate) for role in run.targets.roles)
+    if not needs_work:
+        return
+
+    async def one(host_name: str) -> None:
+        async with run.step("app.prepare", "Prepare error pages, assets and certificates", host=host_name):
+            await upload_error_pages(run, host_name, version)
+            for role in run.targets.roles_on(host_name):
+                await prepare_assets(run, host_name, role, version)
+                await write_tls_certificates(run, host_name, role)
+
+    await run.on_hosts(run.targets.app_hosts, one)
+
+
+# ---------------------------------------------------------------- one host, one role
+
+async def boot_one(run: Run, host_name: str, role: Role, version: str, barrier: Barrier) -> None:
+    """Kamal::Cli::App::Boot#run."""
+    gatekeeper = role == run.targets.primary_role
+    app = AppOnHost(run, host_name, role, step="app.boot")
+    title = f"Boot {role.container_name(version)}"
+    async with run.step("app.boot", title, host=host_name, role=role.name):
+        if await app.container_id(version):
+            renamed = f"{version}_replaced_{os.urandom(8).hex()}"
+            run.output("app.boot", f"Renaming container {version} to {renamed} as already deployed on {host_name}",
+                       host=host_name)
+            await app.audit(f"Renaming container {version} to {renamed}")
+            await app.rename(version, renamed)
+        old_version = await app.current_running_version()
+
+        if not gatekeeper:
+            run.output("app.boot", f"Waiting for the first healthy {run.targets.primary_role.name} container before "
+                       f"booting {role.name} on {host_name}...", host=host_name)
+            await barrier.wait()
+
+        try:
+            await start_new_version(run, app, version)
+        except BaseException as error:
+            report = ""
+            if gatekeeper:
+                barrier.close()
+            if gatekeeper and not isinstance(error, asyncio.CancelledError | HaltedAtBarrier):
+                try:
+                    report = await app.failure_report(version)
+                except Exception as report_error:
+                    report = f"Could not fetch logs for {version}: {report_error}"
+            await asyncio.shield(_stop_quietly(app, version))
+            if report:
+                raise BootError(f"Failed to boot {role.name} on {host_name}: {error}\n{report}") from error
+            raise
+
+        if gatekeeper and barrier.open():
+            run.output("app.boot", f"First {role.name} container is healthy on {host_name}, booting any other roles",
+                       host=host_name)
+
+        if old_version:
+            await stop_old_version(run, app, old_version, version)
+
+
+async def _stop_quietly(app: AppOnHost, version: str) -> None:
+    try:
+        await app.stop(version)
+    except Exception as error:
+        app.run.output(app.step, f"stopping {version} failed: {error}", host=app.host_name, stream="stderr")
+
+
+async def start_new_version(run: Run, app: AppOnHost, version: str) -> None:
+    role = app.role
+    await app.audit(f"Booted app version {version}")
+    await app.write_env_file()
+    await app.run_container(version)
+    if role.running_proxy:
+        endpoint = await app.container_id(version)
+        if not endpoint:
+            raise BootError(f"Failed to get endpoint for {role.name} on {app.host_name}, did the container boot?")
+        await app.proxy_deploy(endpoint, version)
+    else:
+        await app.wait_until_healthy(version)
+
+
+async def stop_old_version(run: Run, app: AppOnHost, old_version: str, version: str) -> None:
+    await _stop_quietly(app, old_version)
+    host = run.host(app.host_name)
+    if app.role.assets:
+        cleanup = commands.clean_up_assets(run.config, app.role, version)
+        app.show(cleanup)
+        await host.run(cleanup, check=False)
+    if run.config.error_pages_path:
+        cleanup = commands.clean_up_error_pages(run.config, version)
+        app.show(cleanup)
+        await host.run(cleanup, check=False)
+
+
+# ---------------------------------------------------------------- the whole boot
+
+async def boot(run: Run, version: str) -> None:
+    """Boot `version` on every targeted app host and role (the caller holds the lock)."""
+    await prepare(run, version)
+    barrier = Barrier()
+    roles = run.targets.roles
+    for group in boot_groups(run.targets.app_hosts, group_limit(run)):
+        hosts = ",".join(group)
+        await run_hook(run, "pre-app-boot", hosts=hosts)
+        await on_roles(run, roles, group, lambda host, role: boot_one(run, host, role, version, barrier),
+                       parallel=bool(run.config.boot.parallel_roles))
+        await run_hook(run, "post-app-boot", hosts=hosts)
+        if run.config.boot.wait:
+            await asyncio.sleep(float(run.config.boot.wait))
+    await tag_latest(run, version)
+
+
+async def tag_latest(run: Run, version: str) -> None:
+    image = f"{run.config.repository}:{version}"
+
+    async def one(host_name: str) -> None:
+        async with run.step("app.tag", f"Tag {image} as {run.config.latest_tag}", host=host_name):
+            await audit.record(run.host(host_name), run.config, f"Tagging {image} as the latest image")
+            run.output("app.tag", f"$ {commands.tag_latest(run.config, version)}", host=host_name, stream="command")
+            await app_docker.tag(run.host(host_name), image, run.config.latest_image)
+
+    await run.on_hosts(run.targets.app_hosts, one)

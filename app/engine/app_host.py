@@ -1,0 +1,203 @@
+"""One app role on one host: the remote actions of Kamal's app commands, fast and observable.
+
+Each action first shows the exact command Kamal would run (an Output line on the current step, so
+`-v` prints it), then does the same thing through the Docker API or SFTP over the host's single
+connection. The `docker run` of the app goes through the shared translation in `app.remote.docker_cli`
+when it is available, else it runs Kamal's command string itself over SSH.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from app import contract
+from app.config.model import Config, Role
+from app.engine import app_commands as commands
+from app.engine import audit
+from app.engine.runner import Run
+from app.errors import ShipdeckError
+from app.remote import app_docker
+
+LOG_LINES_ON_FAILURE = 30
+
+
+class BootError(ShipdeckError):
+    """The new container did not boot or did not become healthy."""
+
+
+class AppOnHost:
+    """Kamal's `KAMAL.app(role:, host:)`: commands for one role on one host."""
+
+    def __init__(self, run: Run, host: str, role: Role, step: str = "app") -> None:
+        self.run = run
+        self.host_name = host
+        self.role = role
+        self.step = step
+
+    @property
+    def config(self) -> Config:
+        return self.run.config
+
+    @property
+    def host(self):
+        return self.run.host(self.host_name)
+
+    def show(self, command: str) -> None:
+        """Tell the event stream which Kamal command this action stands for."""
+        self.run.output(self.step, f"$ {command}", host=self.host_name, stream="command")
+
+    async def audit(self, message: str, *, with_role: bool = True) -> None:
+        await audit.record(self.host, self.config, message, role=self.role.name if with_role else None)
+
+    # -- queries --------------------------------------------------------------------------------
+
+    def _label_filters(self, statuses: tuple[str, ...] = ()) -> dict[str, list[str]]:
+        labels = [f"service={self.config.service}", f"destination={self.config.destination or ''}",
+                  f"role={self.role.name}"]
+        filters: dict[str, list[str]] = {"label": labels}
+        if statuses:
+            filters["status"] = list(statuses)
+        return filters
+
+    async def current_running_container(self) -> dict[str, Any] | None:
+        """The running (or restarting) container, preferring one from the image tagged latest."""
+        filters = self._label_filters(commands.ACTIVE_STATUSES)
+        from_latest = await app_docker.list_containers(self.host, {**filters, "ancestor": [self.config.latest_image]})
+        if from_latest:
+            return from_latest[0]
+        running = await app_docker.list_containers(self.host, filters)
+        return running[0] if running else None
+
+    async def current_running_version(self) -> str | None:
+        self.show(commands.current_running_version(self.config, self.role))
+        container = await self.current_running_container()
+        if container is None:
+            return None
+        return self.version_of(app_docker.container_name(container))
+
+    def version_of(self, name: str) -> str:
+        prefix = f"{self.role.container_prefix}-"
+        return name[len(prefix):] if name.startswith(prefix) else name
+
+    async def container_id(self, version: str) -> str | None:
+        self.show(commands.container_id_for(self.role.container_name(version)))
+        return await app_docker.container_id_by_name(self.host, self.role.container_name(version))
+
+    async def list_versions(self, statuses: tuple[str, ...] = ()) -> list[str]:
+        """Versions of this role's containers (running ones unless `statuses` says otherwise)."""
+        self.show(commands.list_versions(self.config, self.role, statuses))
+        found = await app_docker.list_containers(self.host, self._label_filters(statuses), all_states=bool(statuses))
+        return [self.version_of(app_docker.container_name(summary)) for summary in found]
+
+    async def status(self, version: str) -> str:
+        self.show(commands.status(self.role, version))
+        container = await app_docker.container_id_by_name(self.host, self.role.container_name(version))
+        if container is None:
+            return ""
+        return await app_docker.health_status(self.host, container)
+
+    # -- actions --------------------------------------------------------------------------------
+
+    async def stop(self, version: str | None = None) -> None:
+        """Stop one version (or the current one); nothing to stop is not an error (as with Kamal)."""
+        self.show(commands.stop(self.config, self.role, version))
+        if version is None:
+            container = await self.current_running_container()
+            container_id = str(container["Id"]) if container else None
+        else:
+            container_id = await app_docker.container_id_by_name(self.host, self.role.container_name(version))
+        if container_id:
+            await app_docker.stop(self.host, container_id, commands.stop_timeout(self.config, self.role))
+
+    async def rename(self, version: str, new_version: str) -> None:
+        self.show(commands.rename(self.role, version, new_version))
+        await app_docker.rename(self.host, self.role.container_name(version), self.role.container_name(new_version))
+
+    @property
+    def env_file_path(self) -> str:
+        return contract.role_env_path(self.config.service, self.config.destination, self.role.name)
+
+    def env_file_content(self) -> str:
+        spec = self.role.env(self.host_name)
+        return contract.env_file_content({name: self.run.secrets[key] for name, key in spec.secrets})
+
+    async def write_env_file(self) -> None:
+        """`mkdir -p .../env/roles` + upload `<role>.env` with mode 0600 (secret values only over SFTP)."""
+        path = self.env_file_path
+        self.show(f"mkdir -p {path.rsplit('/', 1)[0]}")
+        self.show(f"upload {path} (mode 0600)")
+        await self.host.write_file(path, self.env_file_content().encode(), mode=0o600)
+
+    async def run_container(self, version: str) -> None:
+        hostname = contract.app_hostname(self.host_name)
+        command = commands.run(self.config, self.role, self.host_name, version, hostname)
+        self.show(command)
+        await run_docker_command(self.run, self.host_name, command, {self.env_file_path: self.env_file_content()})
+
+    async def proxy_deploy(self, target: str, version: str) -> None:
+        self.show(commands.proxy_deploy(self.config, self.role, target, version))
+        assert self.role.proxy is not None
+        options: dict[str, object] = {"target": f"{target}:{self.role.proxy.app_port}"}
+        options.update(commands.proxy_deploy_options(self.config, self.role.proxy, self.role, version))
+        argv = ["kamal-proxy", "deploy", self.role.container_prefix, *contract.optionize(options, with_="=",
+                                                                                            escape=False)]
+        await self.proxy_exec(argv)
+
+    async def proxy_exec(self, argv: list[str]) -> str:
+        exit_code, output = await app_docker.exec_capture(self.host, contract.PROXY_CONTAINER, argv)
+        for line in output.splitlines():
+            self.run.output(self.step, line, host=self.host_name)
+        if exit_code != 0:
+            detail = output.strip().splitlines()[-1] if output.strip() else f"exit {exit_code}"
+            raise BootError(f"kamal-proxy {argv[1]} {self.role.container_prefix} failed: {detail}")
+        return output
+
+    async def wait_until_healthy(self, version: str) -> None:
+        """Kamal's Poller: `healthy`, or `running` still after readiness_delay, within deploy_timeout."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.config.deploy_timeout
+        attempt = 1
+        while True:
+            state = await self.status(version)
+            if state == "running" and self.config.readiness_delay > 0:
+                self.run.output(self.step, "Container is running, waiting for readiness delay of "
+                                f"{self.config.readiness_delay} seconds", host=self.host_name)
+                await asyncio.sleep(self.config.readiness_delay)
+                state = await self.status(version)
+            if state in ("running", "healthy"):
+                self.run.output(self.step, "Container is healthy!", host=self.host_name)
+                return
+            left = deadline - loop.time()
+            if left <= 0:
+                raise BootError(f"container not ready after {self.config.deploy_timeout} seconds ({state})")
+            await asyncio.sleep(min(attempt, left))
+            attempt += 1
+
+    async def failure_report(self, version: str) -> str:
+        """The new container's last log lines and its health log (for the error message)."""
+        lines: list[str] = []
+        container = await app_docker.container_id_by_name(self.host, self.role.container_name(version))
+        if container is None:
+            return "Could not fetch logs for " + version
+        self.show(commands.logs(commands.container_id_for(self.role.container_name(version))))
+        lines += await app_docker.logs(self.host, container, tail=LOG_LINES_ON_FAILURE, timestamps=True)
+        self.show(commands.health_log(self.role, version))
+        lines.append(await app_docker.health_log(self.host, container))
+        return "\n".join(lines)
+
+    async def tag_latest(self, version: str) -> None:
+        self.show(commands.tag_latest(self.config, version))
+        await app_docker.tag(self.host, f"{self.config.repository}:{version}", self.config.latest_image)
+
+
+async def run_docker_command(run: Run, host_name: str, command: str, env_files: dict[str, str]) -> None:
+    """Run one of Kamal's detached `docker run` strings: through the Engine API when the shared
+    translation (`app.remote.docker_ops`) can express it exactly, otherwise the very string over SSH."""
+    host = run.host(host_name)
+    try:
+        from app.remote.docker_ops import run_container
+    except ImportError:  # translation layer not installed: Kamal's own way
+        await host.run(command)
+        return
+    await run_container(host, command, env_files=env_files)
