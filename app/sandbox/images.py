@@ -164,6 +164,13 @@ def _label(image: str) -> str | None:
     return result.stdout.strip() or None
 
 
+def _tail(path: Path, lines: int = 15) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").strip().splitlines()[-lines:])
+    except OSError:
+        return ""
+
+
 def _last_line(text: str) -> str:
     lines = [line for line in text.strip().splitlines() if line.strip()]
     return lines[-1] if lines else "(no output)"
@@ -232,8 +239,8 @@ def _build_base(base_hash: str, log: Callable[[str], None]) -> None:
                    str(rootfs), mirror]
         result = subprocess.run(command, capture_output=True, text=True, check=False, timeout=1200)
         if result.returncode != 0:
-            raise ShipdeckError(f"debootstrap failed: {_last_line(result.stdout + result.stderr)}"
-                                f" (full log: {rootfs}/debootstrap/debootstrap.log)")
+            detail = _tail(rootfs / "debootstrap" / "debootstrap.log") or _last_line(result.stdout + result.stderr)
+            raise ShipdeckError(f"debootstrap {SUITE} from {mirror} failed:\n{detail}")
         _prune(rootfs)
         log(f"{BASE_IMAGE}: root filesystem ready in {time.monotonic() - began:.0f}s, importing")
         changes = [arg for change in (*BASE_CHANGES, f"LABEL {HASH_LABEL}={base_hash}") for arg in ("--change", change)]

@@ -129,7 +129,7 @@ def test_deploys_switch_without_a_failed_request_and_survive_a_restart(engine: D
     assert "Healthcheck failed" in engine.logs(proxy)
     assert get(port) == (200, "C")
 
-    assert engine.stop_seconds(proxy) < 1.5
+    assert engine.stop_seconds(proxy) < 1.0
     docker("start", proxy)
     engine.wait_for_log(proxy, "Server started", count=2)
     port = int(docker("port", proxy, "80").stdout.split(":")[-1])

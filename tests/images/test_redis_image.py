@@ -19,7 +19,7 @@ def test_serves_the_network_persists_and_stops_promptly(engine: Docker) -> None:
     assert engine.exec(client, "redis-cli", "-h", redis, "CONFIG", "GET", "protected-mode").stdout.split() == [
         "protected-mode", "no"]
     assert engine.exec(redis, "ps", "-o", "user=", "-p", "1").stdout.strip() == "redis"
-    assert engine.stop_seconds(redis) < 1.5
+    assert engine.stop_seconds(redis) < 1.0
     assert engine.inspect(redis)["State"]["ExitCode"] == 0
     again = engine.run("redis2", "--network", network, "-v", f"{volume}:/data", "redis:7")
     engine.wait_for_log(again, "Ready to accept connections")

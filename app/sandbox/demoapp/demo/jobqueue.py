@@ -30,7 +30,7 @@ def decode(raw: bytes | str) -> dict[str, Any]:
 def connect(url: str) -> Any:
     import redis  # Debian's python3-redis, present in the image only
 
-    return redis.Redis.from_url(url, socket_connect_timeout=3, socket_timeout=5)
+    return redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=5)
 
 
 def enqueue(client: Any, source: str) -> str:
