@@ -405,3 +405,10 @@ def test_custom_certificates_serve_tls_and_plain_http_redirects(proxy: RunningPr
     response = conn.getresponse()
     assert (response.status, response.getheader("Location")) == (301, "https://secure.test/x?y=1")
     conn.close()
+
+
+def test_tls_without_a_certificate_serves_plain_http(proxy: RunningProxy, backends: dict, quiet_logs: list) -> None:
+    backends["a"] = Backend("A")
+    proxy.deploy("auto", backends["a"].address, host=["auto.test"], tls=True)
+    assert proxy.get("/", host="auto.test") == (200, b"A /")
+    assert any(level == "WARN" and "Automatic TLS" in msg for level, msg, _ in quiet_logs)

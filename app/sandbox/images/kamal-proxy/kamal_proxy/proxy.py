@@ -104,7 +104,8 @@ class ProxyServer:
             return keep and not unread_body
         service, prefix = matched
         options = service.options
-        if options.tls and scheme == "http" and options.tls_redirect:
+        # Only services with a certificate can be reached over TLS here (no ACME), so only they redirect.
+        if options.tls and options.tls_certificate_path and scheme == "http" and options.tls_redirect:
             return await self._redirect(writer, f"https://{host_header}{request_target}", keep and not unread_body)
         if options.canonical_host and host != options.canonical_host:
             return await self._redirect(writer, f"{scheme}://{options.canonical_host}{request_target}",

@@ -194,6 +194,8 @@ class Router:
         options.hosts = [host.lower() for host in options.hosts]
         if self.conflicts(name, options):
             raise ProxyError("host settings conflict with another service")
+        if options.tls and not options.tls_certificate_path:
+            logs.warn("Automatic TLS (ACME) is not available in this stand-in; serving plain HTTP", service=name)
         async with self._deploy_locks.setdefault(name, asyncio.Lock()):
             targets = [Target(address) for address in addresses]
             logs.info("Deploying", service=name, targets=addresses, hosts=options.hosts,
