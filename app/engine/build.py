@@ -1,0 +1,356 @@
+"""`build push`, `build pull` and `build deliver`, with Kamal 2.11's order of operations.
+
+push: pre-connect hook → (local registry started) → pre-build hook → Kamal's clone of HEAD (or the
+working tree when `builder.context` is set) → build through this machine's Docker Engine API with
+the tags `<repo>:<version>` and `<repo>:latest[-dest]` and the `service` label → push both tags.
+What the Engine API cannot build (several architectures, an architecture other than the engine's,
+cache export, remote or cloud builders, pack, build secrets, ssh, provenance/sbom) is handed to
+`docker buildx` with Kamal's exact command, with a notice saying why; without buildx it is an
+error that says what needs it.
+
+pull: `docker login` on the app hosts, then on one host per registry mirror first (to seed it),
+then the rest: audit, remove the old image, pull with credentials, check the `service` label.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import shutil
+from dataclasses import dataclass
+
+from app import contract
+from app.engine import audit, build_context, registry_ops
+from app.engine.hooks import run_hook
+from app.engine.runner import Run
+from app.errors import ShipdeckError
+from app.remote import docker_ops
+from app.remote.local_docker import LocalDocker
+
+STEP_PUSH = "build.push"
+STEP_PULL = "build.pull"
+
+
+class BuildError(ShipdeckError):
+    """The image could not be built or distributed."""
+
+
+# -- pre-connect ---------------------------------------------------------------------------------
+
+async def pre_connect(run: Run) -> None:
+    """The `pre-connect` hook, once per run, before anything connects (Kamal's pre_connect_if_required)."""
+    if getattr(run, "_pre_connect_done", False):
+        return
+    run._pre_connect_done = True  # type: ignore[attr-defined]
+    await run_hook(run, "pre-connect", secrets=True)
+
+
+# -- what the build needs ------------------------------------------------------------------------
+
+def buildx_reasons(run: Run, engine_arch: str | None) -> list[str]:
+    """Why this config cannot be built through the Engine API (empty: it can)."""
+    builder = run.config.builder
+    reasons = []
+    if builder.pack:
+        reasons.append("a pack (buildpacks) builder")
+    if builder.remote:
+        reasons.append(f"a remote builder ({builder.remote})")
+    if builder.driver.startswith("cloud"):
+        reasons.append(f"a cloud builder ({builder.driver})")
+    if len(builder.arches) > 1:
+        reasons.append(f"several architectures ({', '.join(builder.arches)})")
+    elif builder.arches and engine_arch and builder.arches[0] != engine_arch:
+        reasons.append(f"architecture {builder.arches[0]} on a {engine_arch} engine")
+    if builder.cached:
+        reasons.append(f"build cache export ({builder.cache_type})")
+    if builder.secrets:
+        reasons.append("build secrets (builder.secrets)")
+    if builder.ssh:
+        reasons.append("ssh forwarding (builder.ssh)")
+    if builder.provenance is not None:
+        reasons.append("provenance attestations")
+    if builder.sbom is not None:
+        reasons.append("an sbom attestation")
+    return reasons
+
+
+def tags(run: Run) -> list[str]:
+    config = run.config
+    return [config.absolute_image, config.latest_image]
+
+
+_SHELL_EXPANSION = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def build_args(run: Run) -> dict[str, str]:
+    """`builder.args` as the build receives them after the local shell (`${VAR}` is expanded there)."""
+    return {str(key): _SHELL_EXPANSION.sub(lambda m: os.environ.get(m.group(1), ""), contract.to_s(value))
+            for key, value in run.config.builder.args.items()}
+
+
+def buildx_command(run: Run, *, no_cache: bool = False, output: str = "registry") -> list[str]:
+    """Kamal's `docker buildx build ...` (for plans and for the buildx fallback)."""
+    config, builder = run.config, run.config.builder
+    argv = ["docker", "buildx", "build", f"--output=type={output}"]
+    if builder.arches:
+        argv += ["--platform", ",".join(f"linux/{arch}" for arch in builder.arches)]
+    if builder.driver != "docker":
+        argv += ["--builder", builder_name(run)]
+    for tag in tags(run):
+        argv += ["-t", tag]
+    cache_to, cache_from = _cache_options(run)
+    if cache_to and cache_from:
+        argv += ["--cache-to", cache_to, "--cache-from", cache_from]
+    argv += contract.argumentize("--label", {"service": config.service})
+    argv += contract.argumentize("--build-arg", dict(builder.args))
+    for key in builder.secrets:
+        argv += ["--secret", f"id={contract.escape_shell_value(key)}"]
+    argv += contract.argumentize("--file", builder.dockerfile)
+    if builder.target:
+        argv += contract.argumentize("--target", builder.target)
+    if builder.ssh:
+        argv += contract.argumentize("--ssh", builder.ssh)
+    if builder.provenance is not None:
+        argv += contract.argumentize("--provenance", builder.provenance)
+    if builder.sbom is not None:
+        argv += contract.argumentize("--sbom", builder.sbom)
+    if no_cache:
+        argv.append("--no-cache")
+    argv.append(builder.context or ".")
+    return argv
+
+
+def builder_name(run: Run) -> str:
+    builder = run.config.builder
+    if builder.remote:
+        sanitized = re.sub(r"[^a-z0-9_-]", "-", builder.remote)
+        return f"kamal-remote-{sanitized}" + ("-local-registry" if run.config.registry.local else "")
+    if builder.driver.startswith("cloud"):
+        return re.sub(r"[ /]", "-", builder.driver)
+    if run.config.registry.local:
+        return f"kamal-local-registry-{builder.driver}"
+    return f"kamal-local-{builder.driver}"
+
+
+def _cache_options(run: Run) -> tuple[str | None, str | None]:
+    builder = run.config.builder
+    if not builder.cached:
+        return None, None
+    if builder.cache_type == "gha":
+        options = builder.cache_options.split(",") if builder.cache_options else []
+        allowed = [o for o in options if re.match(r"^(url|url_v2|token|scope|timeout)=", o)]
+        return ",".join(["type=gha", *([builder.cache_options] if builder.cache_options else [])]), \
+            ",".join(["type=gha", *allowed])
+    image = builder.cache_image or f"{run.config.image}-build-cache"
+    ref = "/".join(part for part in (run.config.registry.server, image) if part)
+    to = ",".join(["type=registry", f"ref={ref}", *([builder.cache_options] if builder.cache_options else [])])
+    return to, f"type=registry,ref={ref}"
+
+
+# -- push ----------------------------------------------------------------------------------------
+
+@dataclass
+class PushResult:
+    images: list[str]
+    via: str  # "api" or "buildx"
+
+
+async def push(run: Run, *, no_cache: bool | None = None) -> PushResult:
+    """Build the image and push `<repo>:<version>` and `<repo>:latest[-dest]`."""
+    config = run.config
+    config.require_version()
+    if no_cache is None:
+        no_cache = bool(run.options.extra.get("no_cache"))
+    await pre_connect(run)
+    async with LocalDocker() as docker:
+        engine_arch = await docker.architecture()
+        reasons = buildx_reasons(run, engine_arch)
+        if config.registry.local:
+            await _start_local_registry(run, docker)
+        await run_hook(run, "pre-build")
+        directory = await _prepare_directory(run)
+        if reasons:
+            await _push_with_buildx(run, directory, reasons, no_cache=no_cache)
+            return PushResult(tags(run), "buildx")
+        await _build_with_api(run, docker, directory, no_cache=no_cache)
+        auth = registry_ops.registry_auth(run)
+        for image in tags(run):
+            async with run.step(STEP_PUSH, f"Pushing {image}"):
+                async for line in docker.push(image, auth):
+                    run.output(STEP_PUSH, line)
+    return PushResult(tags(run), "api")
+
+
+async def _prepare_directory(run: Run) -> str:
+    config = run.config
+    changes = build_context.uncommitted_changes(config.project_dir) if shutil.which("git") else ""
+    if config.builder.git_clone:
+        if changes:
+            run.notice(f"Building from a local git clone, so ignoring these uncommitted changes:\n {changes}",
+                       level="warning")
+        async with run.step("build.clone", "Preparing the git clone of HEAD"):
+            return await asyncio.to_thread(build_context.prepare_clone, config,
+                                           lambda line: run.output("build.clone", line))
+    if changes:
+        run.notice(f"Building with uncommitted changes:\n {changes}", level="warning")
+    return config.project_dir
+
+
+async def _build_with_api(run: Run, docker: LocalDocker, directory: str, *, no_cache: bool) -> None:
+    config, builder = run.config, run.config.builder
+    context_dir = os.path.join(directory, builder.context or ".")
+    dockerfile = os.path.join(directory, builder.dockerfile)
+    if not os.path.isfile(os.path.join(config.project_dir, builder.dockerfile)) and not os.path.isfile(dockerfile):
+        raise BuildError(f"Missing {builder.dockerfile}")
+    title = f"Building {config.absolute_image}"
+    async with run.step(STEP_PUSH, title):
+        run.output(STEP_PUSH, " ".join(buildx_command(run, no_cache=no_cache)))
+        tar, dockerfile_name = await asyncio.to_thread(build_context.context_tar, context_dir, dockerfile)
+        with tar:
+            async for line in docker.build(tar, tags=tags(run), dockerfile=dockerfile_name, target=builder.target,
+                                           buildargs=build_args(run), labels={"service": config.service},
+                                           nocache=no_cache):
+                run.output(STEP_PUSH, line)
+
+
+async def _push_with_buildx(run: Run, directory: str, reasons: list[str], *, no_cache: bool) -> None:
+    """Kamal's own buildx command, for what only BuildKit/buildx can do."""
+    needs = "; ".join(reasons)
+    if shutil.which("docker") is None or (await _local_status(["docker", "buildx", "version"])) != 0:
+        raise BuildError(f"This build needs docker buildx ({needs}), which the Docker Engine API cannot do, "
+                         "and `docker buildx` is not installed locally. Install the buildx plugin, or change "
+                         "the builder config (one arch matching the local engine, no cache/secrets/remote).")
+    run.notice(f"Building with docker buildx instead of the Docker Engine API: the config needs {needs}")
+    await registry_ops.login_locally(run)
+    env = dict(os.environ)
+    for key in run.config.builder.secrets:
+        env[key] = run.secrets[key]
+    if run.config.builder.remote:
+        env["BUILDKIT_NO_CLIENT_TOKEN"] = "1"
+    argv = buildx_command(run, no_cache=no_cache)
+    async with run.step(STEP_PUSH, f"Building and pushing {run.config.absolute_image} with buildx"):
+        if run.config.builder.driver != "docker":
+            inspect = await _local_status(["docker", "buildx", "inspect", builder_name(run)])
+            if inspect != 0:
+                run.notice("Missing compatible builder, so creating a new one first", level="warning")
+                await _local_checked(run, _buildx_create_argv(run))
+        run.output(STEP_PUSH, " ".join(argv))
+        # The argv is handed over unquoted, so remove the shell quoting Kamal's strings carry.
+        from shlex import split as _shell_split
+
+        process = await asyncio.create_subprocess_exec(
+            *_shell_split(" ".join(argv)), cwd=directory, env=env, stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+        assert process.stdout is not None
+        recent: list[str] = []
+        async for raw in process.stdout:
+            line = raw.decode(errors="replace").rstrip("\n")
+            recent = [*recent, line][-15:]
+            run.output(STEP_PUSH, line)
+        if await process.wait() != 0:
+            raise BuildError("docker buildx build failed:\n" + "\n".join(recent))
+
+
+def _buildx_create_argv(run: Run) -> list[str]:
+    builder = run.config.builder
+    argv = ["docker", "buildx", "create", "--name", builder_name(run), f"--driver={builder.driver}"]
+    if run.config.registry.local:
+        argv += ["--driver-opt", "network=host"]
+    return argv
+
+
+async def _local_status(argv: list[str]) -> int:
+    try:
+        process = await asyncio.create_subprocess_exec(*argv, stdin=asyncio.subprocess.DEVNULL,
+                                                       stdout=asyncio.subprocess.DEVNULL,
+                                                       stderr=asyncio.subprocess.DEVNULL)
+    except OSError:
+        return 127
+    return await process.wait()
+
+
+async def _local_checked(run: Run, argv: list[str]) -> None:
+    process = await asyncio.create_subprocess_exec(*argv, stdin=asyncio.subprocess.DEVNULL,
+                                                   stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+    output, _ = await process.communicate()
+    if process.returncode != 0:
+        raise BuildError(f"{' '.join(argv)} failed: {output.decode(errors='replace').strip()}")
+
+
+async def _start_local_registry(run: Run, docker: LocalDocker) -> None:
+    """`docker start kamal-docker-registry || docker run --detach -p 127.0.0.1:PORT:5000 ... registry:3`."""
+    port = run.config.registry.local_port
+    async with run.step("registry.setup", f"Starting the local registry on 127.0.0.1:{port}"):
+        if await docker.container_state(contract.LOCAL_REGISTRY_CONTAINER) is not None:
+            await docker.start_container(contract.LOCAL_REGISTRY_CONTAINER)
+            return
+        await _local_checked(run, ["docker", "run", "--detach", "-p", f"127.0.0.1:{port}:5000", "--name",
+                                   contract.LOCAL_REGISTRY_CONTAINER, contract.LOCAL_REGISTRY_IMAGE])
+
+
+# -- pull ----------------------------------------------------------------------------------------
+
+def app_hosts(run: Run) -> list[str]:
+    return list(run.targets.app_hosts) if run.targets is not None else list(run.config.app_hosts)
+
+
+async def pull(run: Run) -> None:
+    """Pull the version's image onto the app hosts (mirrors seeded first) and check its `service` label."""
+    config = run.config
+    config.require_version()
+    await pre_connect(run)
+    hosts = app_hosts(run)
+    if config.registry.local:
+        raise BuildError(f"Pulling from a local registry ({config.registry.server}) needs its port forwarded "
+                         "to every host, which shipdeck does not do yet; use `kamal build pull` for this config")
+
+    async def login(host: str) -> None:
+        async with run.step("registry.login", f"Logging in to {config.registry.server or 'Docker Hub'}", host=host):
+            await registry_ops.login_on_host(run, host)
+
+    await run.on_hosts(hosts, login)
+    first = await _mirror_hosts(run, hosts)
+    if first:
+        run.notice(f"Pulling image on {', '.join(first)} to seed the mirror{'s' if len(first) > 1 else ''}...")
+        await run.on_hosts(first, lambda host: pull_on_host(run, host))
+        run.notice("Pulling image on remaining hosts...")
+        await run.on_hosts([host for host in hosts if host not in first], lambda host: pull_on_host(run, host))
+    else:
+        await run.on_hosts(hosts, lambda host: pull_on_host(run, host))
+
+
+async def _mirror_hosts(run: Run, hosts: list[str]) -> list[str]:
+    """One host per distinct first registry mirror (only with several app hosts)."""
+    if len(hosts) < 2:
+        return []
+    infos = await run.on_hosts(hosts, lambda host: docker_ops.engine_info(run.host(host)))
+    seen: dict[str, str] = {}
+    for host in hosts:
+        mirrors = ((infos.get(host) or {}).get("RegistryConfig") or {}).get("Mirrors") or []
+        if mirrors:
+            seen.setdefault(str(mirrors[0]), host)
+    return list(seen.values())
+
+
+async def pull_on_host(run: Run, host: str) -> None:
+    config = run.config
+    image = config.absolute_image
+    remote = run.host(host)
+    async with run.step(STEP_PULL, f"Pulling {image}", host=host):
+        await audit.record(remote, config, f"Pulled image with version {config.version}")
+        try:
+            await docker_ops.remove_image(remote, image, force=True)
+        except docker_ops.DockerCommandError as error:  # Kamal ignores a failing `docker image rm`
+            run.output(STEP_PULL, str(error), host=host, stream="stderr")
+        async for line in docker_ops.pull_image(remote, image, registry_ops.registry_auth(run)):
+            run.output(STEP_PULL, line, host=host)
+        label = await docker_ops.image_label(remote, image, "service")
+        if label != config.service:
+            raise BuildError(f"Image {image} is missing the 'service' label")
+
+
+async def deliver(run: Run) -> None:
+    """`build deliver`: push, then pull."""
+    await push(run)
+    await pull(run)

@@ -1,0 +1,48 @@
+"""`shipdeck registry login|logout`: locally and on every targeted host (passwords on stdin)."""
+
+from __future__ import annotations
+
+import argparse
+
+from app.engine import registry_ops
+from app.engine.command_runner import run_command
+from app.engine.runner import Run
+from app.errors import UsageError
+
+
+def _refuse_local(run: Run, command: str, instead: str) -> None:
+    if run.config.registry.local:
+        raise UsageError(f"Cannot use {command} command with a local registry. Use `kamal registry {instead}` "
+                         "instead.")
+
+
+def login(args: argparse.Namespace) -> int:
+    async def body(run: Run) -> None:
+        _refuse_local(run, "login", "setup")
+        server = run.config.registry.server or "Docker Hub"
+        async with run.step("registry.login", f"docker login {server} (locally)"):
+            await registry_ops.login_locally(run)
+
+        async def one(host: str) -> None:
+            async with run.step("registry.login", f"docker login {server}", host=host):
+                await registry_ops.login_on_host(run, host, force=True)
+
+        await run.on_hosts(run.target_hosts(), one)
+
+    return run_command(args, "registry", "login", body)
+
+
+def logout(args: argparse.Namespace) -> int:
+    async def body(run: Run) -> None:
+        _refuse_local(run, "logout", "remove")
+        command = registry_ops.logout_command(run.config.registry)
+        async with run.step("registry.logout", f"{command} (locally)"):
+            await registry_ops.logout_locally(run)
+
+        async def one(host: str) -> None:
+            async with run.step("registry.logout", command, host=host):
+                await registry_ops.logout_on_host(run, host)
+
+        await run.on_hosts(run.target_hosts(), one)
+
+    return run_command(args, "registry", "logout", body)

@@ -1,0 +1,416 @@
+"""Docker Engine API calls on a server, each the API form of one docker CLI command Kamal runs.
+
+Every function takes a `RemoteHost` and talks to its engine through the forwarded socket (about
+3 ms a call instead of ~150 ms for a shell round trip). Errors read like the docker CLI's.
+Registry credentials travel in the `X-Registry-Auth` header, never in a command line.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import AsyncIterator, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import aiodocker
+
+from app.errors import ShipdeckError
+from app.remote.host import RemoteHost
+
+DOCKER_HUB_AUTH_SERVER = "https://index.docker.io/v1/"
+
+
+class DockerCommandError(ShipdeckError):
+    """A docker operation failed; the message reads like the docker CLI's error line."""
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        self.status = status
+        super().__init__(message)
+
+
+def daemon_error(message: str, status: int | None = None) -> DockerCommandError:
+    return DockerCommandError(f"Error response from daemon: {message}", status=status)
+
+
+@dataclass(frozen=True)
+class RegistryAuth:
+    """Credentials for one registry (`server` None means Docker Hub)."""
+
+    server: str | None
+    username: str
+    password: str
+
+    def header(self) -> str:
+        """The base64url JSON the engine expects in `X-Registry-Auth`."""
+        body = {"username": self.username, "password": self.password,
+                "serveraddress": self.server or DOCKER_HUB_AUTH_SERVER}
+        return base64.urlsafe_b64encode(json.dumps(body).encode()).decode()
+
+
+def _error_message(error: aiodocker.DockerError) -> str:
+    message = error.message if isinstance(error.message, str) else json.dumps(error.message)
+    return message
+
+
+def _raise(error: aiodocker.DockerError) -> None:
+    raise daemon_error(_error_message(error), error.status) from error
+
+
+def filters_param(filters: Mapping[str, Iterable[str]] | Iterable[str]) -> str:
+    """`--filter k=v` arguments (or a mapping) as the API's JSON `filters` parameter."""
+    grouped: dict[str, list[str]] = {}
+    if isinstance(filters, Mapping):
+        for key, values in filters.items():
+            grouped.setdefault(key, []).extend(values)
+    else:
+        for item in filters:
+            key, _, value = item.partition("=")
+            grouped.setdefault(key, []).append(value)
+    return json.dumps({key: {value: True for value in values} for key, values in grouped.items()})
+
+
+async def _json(host: RemoteHost, path: str, method: str = "GET", *, params: Mapping[str, Any] | None = None,
+                body: Any = None, headers: Mapping[str, str] | None = None) -> Any:
+    docker = await host.docker()
+    data = json.dumps(body) if body is not None else None
+    all_headers = {"Content-Type": "application/json", **(headers or {})} if data is not None else headers
+    try:
+        return await docker._query_json(path, method, params=dict(params or {}), data=data, headers=all_headers)
+    except aiodocker.DockerError as error:
+        _raise(error)
+
+
+# -- networks ----------------------------------------------------------------------------------
+
+async def create_network(host: RemoteHost, name: str) -> bool:
+    """`docker network create NAME`; False when it already exists (Kamal ignores that error)."""
+    body = {"Name": name, "CheckDuplicate": True, "Driver": "bridge", "Internal": False, "Attachable": False,
+            "Ingress": False, "IPAM": {"Driver": "default", "Options": {}, "Config": []}, "Options": {},
+            "Labels": {}}
+    try:
+        await _json(host, "networks/create", "POST", body=body)
+    except DockerCommandError as error:
+        if error.status == 409 or "already exists" in str(error):
+            return False
+        raise
+    return True
+
+
+# -- containers --------------------------------------------------------------------------------
+
+async def inspect_container(host: RemoteHost, name: str) -> dict[str, Any] | None:
+    """`docker inspect NAME` for a container; None when there is none."""
+    try:
+        return await _json(host, f"containers/{name}/json")
+    except DockerCommandError as error:
+        if error.status == 404:
+            return None
+        raise
+
+
+async def list_containers(host: RemoteHost, filters: Iterable[str] | Mapping[str, Iterable[str]],
+                          *, all: bool = False) -> list[dict[str, Any]]:
+    """`docker ps [-a] --filter ...` (the API's summaries, newest first like the CLI)."""
+    params = {"filters": filters_param(filters)}
+    if all:
+        params["all"] = "1"
+    return await _json(host, "containers/json", params=params)
+
+
+async def start_container(host: RemoteHost, name: str) -> None:
+    """`docker container start NAME` (already running is fine, as with the CLI)."""
+    docker = await host.docker()
+    try:
+        async with docker._query(f"containers/{name}/start", "POST"):
+            pass
+    except aiodocker.DockerError as error:
+        if error.status == 404:
+            raise DockerCommandError(f"Error response from daemon: No such container: {name}",
+                                     status=404) from error
+        _raise(error)
+
+
+async def stop_container(host: RemoteHost, name: str, timeout: int | None = None) -> None:
+    """`docker container stop [-t N] NAME` (stopping a stopped container is fine)."""
+    docker = await host.docker()
+    params = {"t": str(timeout)} if timeout is not None else {}
+    try:
+        async with docker._query(f"containers/{name}/stop", "POST", params=params, timeout=None):
+            pass
+    except aiodocker.DockerError as error:
+        if error.status == 404:
+            raise DockerCommandError(f"Error response from daemon: No such container: {name}",
+                                     status=404) from error
+        _raise(error)
+
+
+async def prune_containers(host: RemoteHost, filters: Iterable[str]) -> list[str]:
+    """`docker container prune --force --filter ...`: the ids removed."""
+    result = await _json(host, "containers/prune", "POST", params={"filters": filters_param(filters)})
+    return list((result or {}).get("ContainersDeleted") or [])
+
+
+async def container_logs(host: RemoteHost, name: str, *, since: str | None = None, tail: int | None = None,
+                         timestamps: bool = False, follow: bool = False) -> AsyncIterator[str]:
+    """`docker logs NAME [...] 2>&1`: lines of stdout and stderr, interleaved as written."""
+    docker = await host.docker()
+    container = docker.containers.container(name)
+    kwargs: dict[str, Any] = {"stdout": True, "stderr": True, "timestamps": timestamps}
+    if since:
+        kwargs["since"] = since
+    if tail is not None:
+        kwargs["tail"] = str(tail)
+    try:
+        if follow:
+            pending = ""
+            async for chunk in container.log(follow=True, **kwargs):
+                pending += chunk
+                *lines, pending = pending.split("\n")
+                for line in lines:
+                    yield line
+            if pending:
+                yield pending
+        else:
+            chunks = await container.log(**kwargs)
+            for line in "".join(chunks).splitlines():
+                yield line
+    except aiodocker.DockerError as error:
+        if error.status == 404:
+            raise DockerCommandError(f"Error response from daemon: No such container: {name}",
+                                     status=404) from error
+        _raise(error)
+
+
+async def exec_in_container(host: RemoteHost, name: str, argv: list[str], *, stdin: bytes | None = None,
+                            env: Mapping[str, str] | None = None) -> tuple[int, str]:
+    """`docker exec [-i] NAME CMD...`: (exit code, combined output)."""
+    docker = await host.docker()
+    container = docker.containers.container(name)
+    try:
+        execution = await container.exec(argv, stdout=True, stderr=True, stdin=stdin is not None,
+                                         environment=dict(env) if env else None)
+        output: list[str] = []
+        async with execution.start(detach=False) as stream:
+            if stdin is not None:
+                await stream.write_in(stdin)
+                await stream.close()  # type: ignore[attr-defined]
+            while (message := await stream.read_out()) is not None:
+                output.append(message.data.decode(errors="replace"))
+        inspected = await execution.inspect()
+        return int(inspected.get("ExitCode") or 0), "".join(output)
+    except aiodocker.DockerError as error:
+        _raise(error)
+        raise  # unreachable
+
+
+# -- images ------------------------------------------------------------------------------------
+
+async def image_label(host: RemoteHost, image: str, label: str) -> str | None:
+    """`docker inspect -f '{{ .Config.Labels.<label> }}' IMAGE`; None when the image has no such label."""
+    info = await _json(host, f"images/{image}/json")
+    labels = ((info or {}).get("Config") or {}).get("Labels") or {}
+    return labels.get(label)
+
+
+async def remove_image(host: RemoteHost, image: str, *, force: bool = True) -> bool:
+    """`docker image rm [--force] IMAGE`; with force a missing image is fine (False), as with the CLI."""
+    docker = await host.docker()
+    try:
+        async with docker._query(f"images/{image}", "DELETE", params={"force": "1" if force else "0"}):
+            pass
+    except aiodocker.DockerError as error:
+        if error.status == 404 and force:
+            return False
+        _raise(error)
+    return True
+
+
+async def prune_images(host: RemoteHost, filters: Iterable[str], *, all: bool = False) -> list[str]:
+    """`docker image prune [--all] --force --filter ...`: the image ids deleted."""
+    grouped = json.loads(filters_param(filters))
+    if all:
+        grouped["dangling"] = {"false": True}
+    result = await _json(host, "images/prune", "POST", params={"filters": json.dumps(grouped)})
+    return [entry.get("Deleted") for entry in (result or {}).get("ImagesDeleted") or [] if entry.get("Deleted")]
+
+
+def _split_image(image: str) -> tuple[str, str]:
+    """`name[:tag]` → (name, tag); a port in the registry host is not a tag; digests stay whole."""
+    if "@" in image:
+        return image, ""
+    name, _, tag = image.rpartition(":")
+    if not name or "/" in tag:
+        return image, "latest"
+    return name, tag
+
+
+async def pull_image(host: RemoteHost, image: str, auth: RegistryAuth | None = None) -> AsyncIterator[str]:
+    """`docker pull IMAGE`: progress lines; an error inside the stream raises with the CLI's wording."""
+    docker = await host.docker()
+    name, tag = _split_image(image)
+    params = {"fromImage": name}
+    if tag:
+        params["tag"] = tag
+    headers = {"X-Registry-Auth": auth.header()} if auth else {}
+    try:
+        async with docker._query("images/create", "POST", params=params, headers=headers, timeout=None) as response:
+            async for line in _json_lines(response):
+                if "error" in line:
+                    raise DockerCommandError(str(line.get("error")))
+                status = line.get("status")
+                if status and not line.get("progressDetail"):
+                    yield f"{line['id']}: {status}" if line.get("id") else str(status)
+    except aiodocker.DockerError as error:
+        _raise(error)
+
+
+async def _json_lines(response: Any) -> AsyncIterator[dict[str, Any]]:
+    """Items of a JSON progress stream (one object per line, possibly split across chunks)."""
+    buffer = b""
+    async for chunk in response.content.iter_any():
+        buffer += chunk
+        *complete, buffer = buffer.split(b"\n")
+        for raw in complete:
+            if raw.strip():
+                yield json.loads(raw)
+    if buffer.strip():
+        yield json.loads(buffer)
+
+
+async def engine_info(host: RemoteHost) -> dict[str, Any]:
+    """`docker info` as the API returns it."""
+    return await _json(host, "info")
+
+
+# -- docker run ----------------------------------------------------------------------------------
+
+async def home_directory(host: RemoteHost) -> str:
+    """The SSH user's home (where Kamal's commands run), via SFTP: no shell round trip."""
+    sftp = await host.sftp()
+    return await sftp.realpath(".")
+
+
+async def run_container(host: RemoteHost, command: str, *, env_files: Mapping[str, str] | None = None,
+                        auth: RegistryAuth | None = None, stdin: bytes | None = None) -> RunOutcome:
+    """Kamal's `docker run ...` string: through the Engine API when it translates exactly (create,
+    pull on a missing image, start; attached runs also wait and collect the output), else the same
+    string over SSH (with `stdin` on the channel)."""
+    from app.remote import docker_cli
+    from app.remote.docker_errors import DockerCommandError as CliError
+    from app.remote.docker_errors import NotTranslatable
+    from app.remote.docker_run import translate_run_command
+
+    try:
+        request = translate_run_command(command, await home_directory(host), env_files or {})
+        if request.tty or (stdin is not None and not request.interactive):
+            raise NotTranslatable("a terminal (or stdin without -i) needs the docker CLI")
+    except NotTranslatable:
+        result = await host.run(command, input=stdin.decode() if stdin is not None else None, check=False)
+        if result.exit_status and request_is_detached(command):
+            raise DockerCommandError((result.stderr or result.stdout).strip(), status=result.exit_status) from None
+        return RunOutcome(result.stdout.strip()[:64] if request_is_detached(command) else "", "ssh",
+                          result.exit_status, result.stdout, result.stderr)
+    credentials = ({"username": auth.username, "password": auth.password,
+                    "serveraddress": auth.server or DOCKER_HUB_AUTH_SERVER} if auth else None)
+    docker = await host.docker()
+    try:
+        outcome = await docker_cli.run_container(docker, request, auth=credentials, stdin=stdin)
+    except CliError as error:
+        raise DockerCommandError(str(error), status=error.status) from error
+    return RunOutcome(outcome.container_id, "api", outcome.exit_code, outcome.stdout, outcome.stderr)
+
+
+def request_is_detached(command: str) -> bool:
+    return " --detach" in command or " -d " in command
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    container_id: str
+    via: str  # "api" or "ssh"
+    exit_code: int | None = None
+    stdout: str = ""
+    stderr: str = ""
+
+
+# -- `docker ps` table -----------------------------------------------------------------------------
+
+def human_duration(seconds: float) -> str:
+    """go-units HumanDuration, as in `docker ps`'s CREATED column."""
+    if seconds < 1:
+        return "Less than a second"
+    if seconds < 2:
+        return "1 second"
+    if seconds < 60:
+        return f"{int(seconds)} seconds"
+    minutes = int(seconds // 60)
+    if minutes == 1:
+        return "About a minute"
+    if minutes < 60:
+        return f"{minutes} minutes"
+    hours = int(seconds // 3600 + 0.5)
+    if hours == 1:
+        return "About an hour"
+    if hours < 48:
+        return f"{hours} hours"
+    if hours < 24 * 7 * 2:
+        return f"{hours // 24} days"
+    if hours < 24 * 30 * 2:
+        return f"{hours // 24 // 7} weeks"
+    if hours < 24 * 365 * 2:
+        return f"{hours // 24 // 30} months"
+    return f"{hours // 24 // 365} years"
+
+
+def _ports(ports: list[dict[str, Any]]) -> str:
+    shown = []
+    for port in sorted(ports, key=lambda p: (p.get("PrivatePort", 0), p.get("IP", ""))):
+        private = f"{port.get('PrivatePort')}/{port.get('Type', 'tcp')}"
+        if port.get("PublicPort"):
+            ip = port.get("IP", "")
+            ip = f"[{ip}]" if ":" in ip and ip != "::" else ip
+            shown.append(f"{ip}:{port['PublicPort']}->{private}")
+        else:
+            shown.append(private)
+    return ", ".join(dict.fromkeys(shown))
+
+
+def ps_table(containers: list[dict[str, Any]], now: float | None = None) -> list[str]:
+    """The default `docker ps` table (CONTAINER ID, IMAGE, COMMAND, CREATED, STATUS, PORTS, NAMES)."""
+    import time
+
+    now = time.time() if now is None else now
+    header = ["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"]
+    rows = [header]
+    for container in containers:
+        command = str(container.get("Command", ""))
+        if len(command) > 20:
+            command = command[:19] + "…"
+        names = ",".join(name.lstrip("/") for name in container.get("Names") or [])
+        rows.append([str(container.get("Id", ""))[:12], str(container.get("Image", "")), f'"{command}"',
+                     f"{human_duration(now - float(container.get('Created', now)))} ago",
+                     str(container.get("Status", "")), _ports(container.get("Ports") or []), names])
+    widths = [max(len(row[index]) for row in rows) for index in range(len(header))]
+    return ["   ".join(cell.ljust(widths[index]) for index, cell in enumerate(row)).rstrip() for row in rows]
+
+
+async def exec_command(host: RemoteHost, command: str, *, stdin: bytes | None = None) -> tuple[int, str]:
+    """Kamal's `docker exec [-i] NAME CMD...` string: through the API when the remote shell's words are
+    known exactly, else over SSH. Returns (exit code, stdout+stderr)."""
+    from app.remote.docker_errors import NotTranslatable
+    from app.remote.shell_words import split_words
+
+    try:
+        words = split_words(command, await home_directory(host))
+        if words[:2] != ["docker", "exec"] or len(words) < 4:
+            raise NotTranslatable("not a plain `docker exec NAME CMD`")
+        rest = words[2:]
+        while rest and rest[0] in ("-i", "--interactive"):
+            rest = rest[1:]
+        if not rest or rest[0].startswith("-") or len(rest) < 2:
+            raise NotTranslatable("docker exec options other than -i")
+    except NotTranslatable:
+        result = await host.run(command, input=stdin.decode() if stdin is not None else None, check=False)
+        return result.exit_status or 0, result.stdout + result.stderr
+    return await exec_in_container(host, rest[0], rest[1:], stdin=stdin)

@@ -1,0 +1,174 @@
+"""This machine's Docker Engine (where images are built, like Kamal's local builder), over its API.
+
+The engine is `DOCKER_HOST` when set, else `/var/run/docker.sock`. Builds post the context as a
+tar stream to `/build` (the classic builder: what the Engine API offers without a BuildKit
+session); output arrives as JSON lines, and an error inside that stream becomes `BuildFailed`
+carrying the build's last lines. Pushes carry the registry credentials in `X-Registry-Auth`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import deque
+from collections.abc import AsyncIterator, Mapping, Sequence
+from typing import IO, Any
+
+import aiodocker
+
+from app.errors import ShipdeckError
+from app.remote.docker_ops import RegistryAuth
+
+_KEPT_LINES = 15
+_CHUNK = 256 * 1024
+
+
+class LocalDockerUnavailable(ShipdeckError):
+    """No Docker engine answers on this machine."""
+
+
+class BuildFailed(ShipdeckError):
+    """The engine reported an error while building; `last_lines` is what the build printed before."""
+
+    def __init__(self, message: str, last_lines: Sequence[str]) -> None:
+        self.last_lines = tuple(last_lines)
+        tail = "\n".join(self.last_lines)
+        super().__init__(f"{message}\n{tail}" if tail else message)
+
+
+class PushFailed(ShipdeckError):
+    """The registry or the engine refused a push."""
+
+
+def engine_url() -> str:
+    return os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+
+
+class LocalDocker:
+    """`async with LocalDocker() as docker:` — one client for the local engine."""
+
+    def __init__(self) -> None:
+        self._docker: aiodocker.Docker | None = None
+
+    async def __aenter__(self) -> LocalDocker:
+        try:
+            self._docker = aiodocker.Docker(url=os.environ.get("DOCKER_HOST") or None)
+            await self._docker.version()
+        except (aiodocker.DockerError, OSError, ValueError, Exception) as error:
+            if self._docker is not None:
+                await self._docker.close()
+            raise LocalDockerUnavailable(
+                f"Docker is not running locally (no engine answers at {engine_url()}): {error}") from error
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        if self._docker is not None:
+            await self._docker.close()
+            self._docker = None
+
+    @property
+    def client(self) -> aiodocker.Docker:
+        assert self._docker is not None, "use LocalDocker as an async context manager"
+        return self._docker
+
+    async def info(self) -> dict[str, Any]:
+        return await self.client.system.info()
+
+    async def architecture(self) -> str:
+        """The engine's architecture in Docker's words (`amd64`, `arm64`), as Kamal's docker_arch."""
+        arch = str((await self.info()).get("Architecture", ""))
+        return {"x86_64": "amd64", "aarch64": "arm64"}.get(arch, arch)
+
+    async def build(self, context: IO[bytes], *, tags: Sequence[str], dockerfile: str,
+                    target: str | None = None, buildargs: Mapping[str, str] | None = None,
+                    labels: Mapping[str, str] | None = None, nocache: bool = False,
+                    platform: str | None = None) -> AsyncIterator[str]:
+        """POST /build with `context` (an uncompressed tar file object); yields the build's output lines."""
+        params: list[tuple[str, str]] = [("t", tag) for tag in tags]
+        params += [("dockerfile", dockerfile), ("rm", "1"), ("forcerm", "0")]
+        if target:
+            params.append(("target", target))
+        if buildargs:
+            params.append(("buildargs", json.dumps(dict(buildargs))))
+        if labels:
+            params.append(("labels", json.dumps(dict(labels))))
+        if nocache:
+            params.append(("nocache", "1"))
+        if platform:
+            params.append(("platform", platform))
+
+        async def body() -> AsyncIterator[bytes]:
+            while chunk := context.read(_CHUNK):
+                yield chunk
+
+        recent: deque[str] = deque(maxlen=_KEPT_LINES)
+        try:
+            async with self.client._query("build", "POST", params=params, data=body(),  # type: ignore[arg-type]
+                                          headers={"Content-Type": "application/x-tar"}, timeout=None,
+                                          chunked=True) as response:
+                pending = ""
+                async for item in _json_items(response):
+                    if "error" in item:
+                        if pending:
+                            recent.append(pending)
+                        detail = (item.get("errorDetail") or {}).get("message") or item["error"]
+                        raise BuildFailed(f"Build failed: {str(detail).strip()}", recent)
+                    text = item.get("stream")
+                    if text is None and item.get("status"):
+                        text = f"{item.get('id', '')}: {item['status']}\n" if item.get("id") else f"{item['status']}\n"
+                    if not text:
+                        continue
+                    pending += text
+                    *lines, pending = pending.split("\n")
+                    for line in lines:
+                        recent.append(line)
+                        yield line
+                if pending:
+                    yield pending
+        except aiodocker.DockerError as error:
+            message = error.message if isinstance(error.message, str) else json.dumps(error.message)
+            raise BuildFailed(f"Build failed: {message}", recent) from error
+
+    async def push(self, image: str, auth: RegistryAuth | None) -> AsyncIterator[str]:
+        """`docker push IMAGE` (name:tag): progress lines; errors in the stream raise PushFailed."""
+        name, _, tag = image.rpartition(":")
+        if not name or "/" in tag:
+            name, tag = image, "latest"
+        headers = {"X-Registry-Auth": auth.header() if auth else "placeholder"}
+        try:
+            async with self.client._query(f"images/{name}/push", "POST", params={"tag": tag}, headers=headers,
+                                          timeout=None) as response:
+                async for item in _json_items(response):
+                    if "error" in item:
+                        detail = (item.get("errorDetail") or {}).get("message") or item["error"]
+                        raise PushFailed(f"Pushing {image} failed: {detail}")
+                    status = item.get("status")
+                    if status and not item.get("progressDetail"):
+                        yield f"{item['id']}: {status}" if item.get("id") else str(status)
+        except aiodocker.DockerError as error:
+            message = error.message if isinstance(error.message, str) else json.dumps(error.message)
+            raise PushFailed(f"Pushing {image} failed: {message}") from error
+
+    async def container_state(self, name: str) -> dict[str, Any] | None:
+        try:
+            return await self.client._query_json(f"containers/{name}/json")
+        except aiodocker.DockerError as error:
+            if error.status == 404:
+                return None
+            raise
+
+    async def start_container(self, name: str) -> None:
+        async with self.client._query(f"containers/{name}/start", "POST"):
+            pass
+
+
+async def _json_items(response: Any) -> AsyncIterator[dict[str, Any]]:
+    buffer = b""
+    async for chunk in response.content.iter_any():
+        buffer += chunk
+        *complete, buffer = buffer.split(b"\n")
+        for raw in complete:
+            if raw.strip():
+                yield json.loads(raw)
+    if buffer.strip():
+        yield json.loads(buffer)
