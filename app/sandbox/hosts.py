@@ -14,6 +14,7 @@ import contextlib
 import glob
 import json
 import os
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -120,14 +121,14 @@ class Host:
 def write_host_files(host: Host, client_public_key: str) -> dict[str, bool]:
     """Create the host's directories, host key and configs; report which configs changed."""
     for path, mode in ((host.dir, 0o755), (host.home, 0o700), (host.home / ".ssh", 0o700),
-                       (host.run_dir, 0o755), (host.run_dir / "sshd", 0o755), (host.tmp_dir, 0o1777),
+                       (host.run_dir, 0o755), (host.tmp_dir, 0o1777),
                        (host.etc, 0o755), (host.docker_data, 0o710), (host.dir / "log", 0o755)):
         path.mkdir(parents=True, exist_ok=True)
         os.chmod(path, mode)
     if not host.host_key.exists():
         run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", host.name, "-f", str(host.host_key)])
     write_file(host.home / ".ssh" / "authorized_keys", client_public_key.strip() + "\n", 0o600)
-    write_file(host.run_dir / "hostname", host.name + "\n")
+    prepare_run_dir(host)
     return {
         "sshd": write_file(host.sshd_config, sshd_config_text(host), 0o644),
         "dockerd": write_file(host.daemon_json, daemon_json_text(host), 0o644),
@@ -188,7 +189,15 @@ def namespaces_ready(host: Host) -> bool:
     return probe.returncode == 0 and probe.stdout == expected
 
 
+def prepare_run_dir(host: Host) -> None:
+    """What the host's /run needs before anything starts: sshd's privilege-separation dir, a marker."""
+    (host.run_dir / "sshd").mkdir(parents=True, exist_ok=True)
+    os.chmod(host.run_dir / "sshd", 0o755)
+    write_file(host.run_dir / "hostname", host.name + "\n")
+
+
 def create_namespaces(host: Host) -> None:
+    prepare_run_dir(host)
     for ns_file in (host.mount_ns, host.uts_ns):
         ns_file.touch(exist_ok=True)
     ns_dir = host.mount_ns.parent
@@ -286,8 +295,14 @@ def stop_runtime(host: Host, *, graceful: bool) -> int:
             with contextlib.suppress(OSError):
                 os.rmdir(directory)
     remove_namespaces(host)
-    for stale in ("docker.pid", "docker.sock", "sshd.pid"):
-        (host.run_dir / stale).unlink(missing_ok=True)
+    # Nothing runs in the host any more: what is left in its /run (pid files, sockets, containerd
+    # state) is stale and would mislead the next dockerd (an unreaped pid looks alive).
+    if host.run_dir.is_dir():
+        for entry in host.run_dir.iterdir():
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry, ignore_errors=True)
+            else:
+                entry.unlink(missing_ok=True)
     return len(leftovers) + (1 if pid else 0)
 
 
