@@ -412,3 +412,13 @@ def test_tls_without_a_certificate_serves_plain_http(proxy: RunningProxy, backen
     proxy.deploy("auto", backends["a"].address, host=["auto.test"], tls=True)
     assert proxy.get("/", host="auto.test") == (200, b"A /")
     assert any(level == "WARN" and "Automatic TLS" in msg for level, msg, _ in quiet_logs)
+
+
+def test_several_targets_share_the_load_and_slow_targets_time_out(proxy: RunningProxy, backends: dict) -> None:
+    backends["a"], backends["b"] = Backend("A"), Backend("B")
+    proxy.deploy("web", backends["a"].address, backends["b"].address, **{"target-timeout": 0.5})
+    seen = {proxy.get("/n")[1] for _ in range(4)}
+    assert seen == {b"A /n", b"B /n"}
+    began = time.monotonic()
+    assert proxy.get("/slow?2")[0] == 504
+    assert time.monotonic() - began < 1.5
