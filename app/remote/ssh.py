@@ -102,7 +102,7 @@ def _client_keys(target: SSHTarget) -> list | None:
     keys: list = [str(Path(path).expanduser()) for path in target.keys]
     for pem in target.key_data:
         keys.append(asyncssh.import_private_key(pem))
-    return keys or None
+    return keys or ()  # () lets asyncssh take IdentityFile from ssh_config (None would disable keys)
 
 
 def connection_options(target: SSHTarget) -> asyncssh.SSHClientConnectionOptions:
