@@ -45,6 +45,11 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+class QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # e.g. the proxy hanging up on a target that took too long
+
+
 class Backend:
     """A small HTTP/1.1 app: `/up` (switchable), `/name`, `/slow?seconds`, `/echo`, `/stream`."""
 
@@ -105,7 +110,7 @@ class Backend:
                     body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
                 self._reply(200, backend.name.encode() + b":" + body)
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = QuietServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.address = f"127.0.0.1:{self.server.server_address[1]}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
