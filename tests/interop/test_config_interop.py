@@ -44,11 +44,12 @@ def config_parse_kamal_yaml(text: str) -> object:
     return yaml.load(text, Loader=_KamalYamlLoader)
 
 
-def config_kamal_error(stderr: str) -> str:
-    """Kamal's error message without colours and the `ERROR (Class): ` prefix."""
-    text = _ANSI.sub("", stderr).strip()
+def config_kamal_error(output: str) -> str:
+    """Kamal's error message (Kamal prints it on stdout) without colours and the `ERROR (Class): ` prefix."""
+    text = _ANSI.sub("", output).strip()
     match = re.search(r"ERROR \([\w:]+\): (.*)", text, re.DOTALL)
-    return match.group(1).strip() if match else text
+    assert match, f"no Kamal error in {output!r}"
+    return match.group(1).strip()
 
 
 def _clean_env(extra: dict[str, str]) -> dict[str, str]:
@@ -128,7 +129,7 @@ def _normalise_version(data: dict) -> dict:
 def test_shipdeck_config_json_equals_kamal_config(source: pathlib.Path, tmp_path: pathlib.Path) -> None:
     case = ConfigCase(source, tmp_path)
     kamal = case.run_kamal()
-    assert kamal.returncode == 0, f"kamal rejected a corpus config: {config_kamal_error(kamal.stderr)}"
+    assert kamal.returncode == 0, f"kamal rejected a corpus config: {kamal.stdout}{kamal.stderr}"
     shipdeck = case.run_shipdeck("--json")
     assert shipdeck.returncode == 0, shipdeck.stderr
     expected = _normalise_version(config_parse_kamal_yaml(kamal.stdout))  # type: ignore[arg-type]
@@ -145,7 +146,8 @@ def test_shipdeck_rejects_what_kamal_rejects_with_its_message(source: pathlib.Pa
     case = ConfigCase(source, tmp_path)
     kamal = case.run_kamal()
     assert kamal.returncode != 0, f"kamal accepted an invalid corpus config:\n{kamal.stdout}"
-    kamal_message = config_kamal_error(kamal.stderr)
+    kamal_message = config_kamal_error(kamal.stdout + kamal.stderr)
+    assert len(kamal_message) > 10
     shipdeck = case.run_shipdeck()
     assert shipdeck.returncode == 2, shipdeck.stderr
     assert "Traceback" not in shipdeck.stderr
