@@ -128,7 +128,7 @@ def provision_images(root: Path, log: Log) -> list[str]:
         log("  images: app/sandbox/images.py is missing - skipped")
         return []
     try:
-        names = build_images(log=log)
+        names = build_images(log=lambda line: log(f"  {line}"))
     except NotImplementedError as error:
         log(f"  images: skipped ({error})")
         return []

@@ -249,7 +249,7 @@ def start_dockerd(host: Host) -> int:
 
 
 def start_sshd(host: Host) -> int:
-    run(["sshd", "-t", "-f", str(host.sshd_config)])
+    run([*host.nsenter(), "/usr/sbin/sshd", "-t", "-f", str(host.sshd_config)])  # needs the host's /run/sshd
     log = host.dir / "log" / "sshd.log"
     command = ["/usr/sbin/sshd", "-D", "-f", str(host.sshd_config), "-E", str(log)]
     return spawn_daemon([*host.nsenter(), *command], log, env=DAEMON_ENV)
