@@ -391,8 +391,9 @@ def ps_table(containers: list[dict[str, Any]], now: float | None = None) -> list
         rows.append([str(container.get("Id", ""))[:12], str(container.get("Image", "")), f'"{command}"',
                      f"{human_duration(now - float(container.get('Created', now)))} ago",
                      str(container.get("Status", "")), _ports(container.get("Ports") or []), names])
-    widths = [max(len(row[index]) for row in rows) for index in range(len(header))]
-    return ["   ".join(cell.ljust(widths[index]) for index, cell in enumerate(row)).rstrip() for row in rows]
+    # The CLI's tabwriter: cells at least 10 wide, 3 spaces of padding, the last column unpadded.
+    widths = [max(10, max(len(row[index]) for row in rows) + 3) for index in range(len(header))]
+    return ["".join(cell.ljust(widths[index]) for index, cell in enumerate(row)).rstrip() for row in rows]
 
 
 async def exec_command(host: RemoteHost, command: str, *, stdin: bytes | None = None) -> tuple[int, str]:

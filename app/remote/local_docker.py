@@ -12,9 +12,11 @@ import json
 import os
 from collections import deque
 from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager, suppress
 from typing import IO, Any
 
 import aiodocker
+import aiohttp
 
 from app.errors import ShipdeckError
 from app.remote.docker_ops import RegistryAuth
@@ -103,9 +105,7 @@ class LocalDocker:
 
         recent: deque[str] = deque(maxlen=_KEPT_LINES)
         try:
-            async with self.client._query("build", "POST", params=params, data=body(),  # type: ignore[arg-type]
-                                          headers={"Content-Type": "application/x-tar"}, timeout=None,
-                                          chunked=True) as response:
+            async with self._post_repeated("build", params, body()) as response:
                 pending = ""
                 async for item in _json_items(response):
                     if "error" in item:
@@ -128,6 +128,24 @@ class LocalDocker:
         except aiodocker.DockerError as error:
             message = error.message if isinstance(error.message, str) else json.dumps(error.message)
             raise BuildFailed(f"Build failed: {message}", recent) from error
+
+    @asynccontextmanager
+    async def _post_repeated(self, path: str, params: list[tuple[str, str]], data: Any) -> AsyncIterator[Any]:
+        """POST with a query that repeats a key (`t=a&t=b`), which aiodocker's request helper cannot send."""
+        client = self.client
+        await client._check_version()
+        url = client._canonicalize_url(path).extend_query(params)
+        response = await client.session.request("POST", url, data=data, timeout=aiohttp.ClientTimeout(),
+                                                headers={"Content-Type": "application/x-tar"}, chunked=True)
+        try:
+            if response.status >= 400:
+                text = (await response.read()).decode(errors="replace")
+                with suppress(ValueError):
+                    text = json.loads(text).get("message", text)
+                raise aiodocker.DockerError(response.status, text)
+            yield response
+        finally:
+            response.release()
 
     async def push(self, image: str, auth: RegistryAuth | None) -> AsyncIterator[str]:
         """`docker push IMAGE` (name:tag): progress lines; errors in the stream raise PushFailed."""
