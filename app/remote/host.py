@@ -88,6 +88,7 @@ class RemoteHost:
         if self._docker is not None:
             with contextlib.suppress(Exception):
                 await self._docker.close()
+                await self._docker.session.close()  # ours (the socket forward's), not closed by aiodocker
             self._docker = None
         if self._listener is not None:
             self._listener.close()
