@@ -13,8 +13,10 @@ import yaml
 from tests.fleet import Sandbox
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.kamal, pytest.mark.slow]
-RESET = ("docker ps -aq | xargs -r docker rm -f >/dev/null; docker network rm kamal >/dev/null 2>&1; "
-         "docker volume rm kamal-proxy-config >/dev/null 2>&1; rm -rf .kamal demo-*; true")
+# Forget earlier deploys of the demo service only (its containers, accessories, env files, lock, data),
+# so `kamal setup` starts from servers that never saw it; other services on the fleet are left alone.
+RESET = ("for s in demo demo-db demo-redis; do docker ps -aq --filter label=service=$s | xargs -r docker rm -f"
+         " >/dev/null; done; rm -rf .kamal/apps/demo .kamal/lock-demo demo-db demo-redis; true")
 
 
 def kamal(project: Path, sandbox: Sandbox, *args: str) -> subprocess.CompletedProcess[str]:
