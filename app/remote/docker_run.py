@@ -74,10 +74,13 @@ def translate_run_argv(argv: list[str], home: str, env_files: Mapping[str, str])
 
 
 def _environment(args: RunArgs, home: str, env_files: Mapping[str, str]) -> list[str]:
-    """Env-file lines first (verbatim), then the `--env` values: the CLI's order."""
+    """Env-file lines first (verbatim, in order), then the `--env` values. The CLI keeps `--env` in a
+    map: one entry per name (the last value wins), in an order that varies from run to run; we use
+    the order of first appearance, which is one of the orders the CLI produces."""
     env: list[str] = []
     for path in args.all("env-file"):
         env.extend(parse_env_file(path, _env_file_text(path, home, env_files)))
+    options: dict[str, str] = {}
     for value in args.all("env"):
         name, has_value, _ = value.partition("=")
         if not name:
@@ -85,8 +88,8 @@ def _environment(args: RunArgs, home: str, env_files: Mapping[str, str]) -> list
                                      f"variable: {value}")
         if not has_value:
             raise NotTranslatable(f"--env {name} without a value takes it from the remote CLI's environment")
-        env.append(value)
-    return env
+        options[name] = value
+    return env + list(options.values())
 
 
 def _env_file_text(path: str, home: str, env_files: Mapping[str, str]) -> str:

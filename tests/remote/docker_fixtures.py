@@ -1,0 +1,108 @@
+"""Fixtures for the Docker-command tests: the busybox test image, a private network, a temporary
+"home" for Kamal's relative paths, aiodocker both direct and through a real SSH connection."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import aiodocker
+import pytest
+
+from app.remote.host import RemoteHost
+from app.remote.ssh import SSHTarget
+
+DOCKER_CLI = "/usr/local/bin/docker"
+TEST_IMAGE = "shipdeck-exp/bb:1"
+
+
+def docker(*args: str, check: bool = True, **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run([DOCKER_CLI, *args], capture_output=True, text=True, check=check, **kwargs)
+
+
+def build_busybox_image(name: str) -> None:
+    """A ~2 MB image from the static busybox on this machine: `CMD sleep 3600`."""
+    busybox = shutil.which("busybox")
+    if busybox is None:
+        pytest.fail("busybox-static is needed for the docker tests (`.ci/install-deps` installs it)")
+    with tempfile.TemporaryDirectory() as rootfs:
+        (Path(rootfs) / "bin").mkdir()
+        shutil.copy(busybox, Path(rootfs) / "bin" / "busybox")
+        subprocess.run([f"{rootfs}/bin/busybox", "--install", "-s", f"{rootfs}/bin"], check=True)
+        for folder in ("tmp", "etc", "proc", "sys", "dev"):
+            (Path(rootfs) / folder).mkdir(exist_ok=True)
+        (Path(rootfs) / "etc" / "group").write_text("root:x:0:\naudio:x:29:\n")
+        (Path(rootfs) / "etc" / "passwd").write_text("root:x:0:0:root:/root:/bin/sh\n")
+        tar = subprocess.Popen(["tar", "-C", rootfs, "-c", "."], stdout=subprocess.PIPE)
+        subprocess.run([DOCKER_CLI, "import", "-c", 'CMD ["sleep", "3600"]', "-", name], stdin=tar.stdout,
+                       check=True, capture_output=True)
+        tar.wait()
+
+
+@pytest.fixture(scope="session")
+def test_image() -> str:
+    if docker("image", "inspect", TEST_IMAGE, check=False).returncode != 0:
+        build_busybox_image(TEST_IMAGE)
+    return TEST_IMAGE
+
+
+@pytest.fixture(scope="session")
+def run_id() -> str:
+    """A prefix for every container, volume and network the tests create, so cleanup finds them."""
+    return f"sdt{uuid.uuid4().hex[:6]}"
+
+
+@pytest.fixture(scope="session")
+def test_network(run_id: str) -> Iterator[str]:
+    name = f"{run_id}-kamal"
+    docker("network", "create", name)
+    yield name
+    leftovers = docker("ps", "-aq", "--filter", f"name={run_id}", check=False).stdout.split()
+    if leftovers:
+        docker("rm", "-f", "-v", *leftovers, check=False)
+    docker("network", "rm", name, check=False)
+    volumes = docker("volume", "ls", "-q", "--filter", f"name={run_id}", check=False).stdout.split()
+    if volumes:
+        docker("volume", "rm", *volumes, check=False)
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    """Stands for the SSH user's home: Kamal's relative paths and $PWD resolve here."""
+    folder = tmp_path / "home"
+    folder.mkdir()
+    return folder
+
+
+@pytest.fixture(scope="session")
+async def local_docker() -> AsyncIterator[aiodocker.Docker]:
+    client = aiodocker.Docker(url="unix:///var/run/docker.sock")
+    yield client
+    await client.close()
+
+
+@pytest.fixture(scope="session")
+async def remote_docker(loopback_sshd) -> AsyncIterator[aiodocker.Docker]:
+    """aiodocker over the docker socket forwarded through a real SSH connection, as in production."""
+    host = RemoteHost(SSHTarget(host="127.0.0.1", port=loopback_sshd.port, keys=(str(loopback_sshd.client_key),),
+                                keys_only=True, config=False, known_hosts=(str(loopback_sshd.known_hosts),)))
+    yield await host.docker()
+    await host.close()
+
+
+def inspect(name: str) -> dict:
+    return json.loads(docker("inspect", "--type", "container", name).stdout)[0]
+
+
+def remove(*names: str) -> None:
+    docker("rm", "-f", "-v", *names, check=False)
+
+
+def cli_env(**extra: str) -> dict[str, str]:
+    return {**os.environ, **extra}
