@@ -12,6 +12,7 @@ By hand:  python -m tests.sandbox.host_state SERVICE [HOST...]   (prints the nor
 from __future__ import annotations
 
 import difflib
+import hashlib
 import json
 import re
 import sys
@@ -64,13 +65,24 @@ def normalise(text: str, keep: tuple[str, ...] = ()) -> str:
     return text
 
 
+_SECRET_NAME = re.compile(r"PASSWORD|SECRET|TOKEN|KEY", re.IGNORECASE)
+
+
+def _hide_secret(item: str) -> str:
+    """Secret env values are compared by digest, so a printed diff never shows them."""
+    name, _, value = item.partition("=")
+    if _SECRET_NAME.search(name):
+        return f"{name}=<sha256:{hashlib.sha256(value.encode()).hexdigest()[:12]}>"
+    return item
+
+
 def _container(entry: dict) -> dict:
     config, host_config = entry.get("Config") or {}, entry.get("HostConfig") or {}
     return {
         "name": entry.get("Name", "").lstrip("/"),
         "image": config.get("Image"),
         "labels": dict(sorted((config.get("Labels") or {}).items())),
-        "env": sorted(config.get("Env") or []),
+        "env": sorted(_hide_secret(item) for item in config.get("Env") or []),
         "cmd": config.get("Cmd"),
         "entrypoint": config.get("Entrypoint"),
         "hostname": config.get("Hostname"),
