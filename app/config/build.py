@@ -265,7 +265,9 @@ class _Build:
             self.fail("Must retain at least 1 container", ("retain_containers",))
 
     def ensure_valid_service_name(self) -> None:
-        if not re.search(r"^[a-z0-9_-]+$", to_s(self.get("service")), re.IGNORECASE | re.MULTILINE):
+        service = self.get("service")
+        # A non-string service crashes Kamal 2.11 (NoMethodError); refuse it with the name rule instead.
+        if not isinstance(service, str) or not re.search(r"^[a-z0-9_-]+$", service, re.IGNORECASE | re.MULTILINE):
             self.fail("Service name can only include alphanumeric characters, hyphens, and underscores",
                       ("service",))
 
