@@ -25,6 +25,7 @@ from app.sandbox import layout
 from app.sandbox.system import (
     SandboxError,
     pid_from_file,
+    pids_with_cmdline,
     run,
     spawn_daemon,
     tcp_open,
@@ -229,11 +230,14 @@ def ensure_registry(root: Path, registry: Registry, log: Log) -> None:
 
 
 def stop_registry(root: Path, registry: Registry) -> bool:
+    # by config path too: an `up` interrupted right after the start had no time to write the pid file
+    pids = set(pids_with_cmdline(f"serve {config_path(root, registry)}"))
     pid = registry_pid(root, registry)
     if pid:
-        terminate([pid], grace=5)
+        pids.add(pid)
+    terminate(sorted(pids), grace=5)
     pid_path(root, registry).unlink(missing_ok=True)
-    return pid is not None
+    return bool(pids)
 
 
 def ensure_registries(root: Path, log: Log) -> dict[str, str]:

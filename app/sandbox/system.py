@@ -86,6 +86,12 @@ def pid_from_file(pid_file: Path, marker: str) -> int | None:
     return None
 
 
+def pids_with_cmdline(marker: str) -> list[int]:
+    """Live processes whose command line contains `marker` (e.g. a config file path of ours)."""
+    own = os.getpid()
+    return [pid for pid in all_pids() if pid != own and pid_alive(pid) and marker in cmdline(pid)]
+
+
 def terminate(pids: Sequence[int], *, grace: float = 10.0) -> None:
     """SIGTERM the given processes, wait up to `grace` seconds, then SIGKILL what is left."""
     alive = [pid for pid in pids if pid_alive(pid)]
