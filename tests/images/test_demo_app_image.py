@@ -83,7 +83,7 @@ def test_demo_app_behaves_like_a_rails_app(engine: Docker, demo_image: tuple[str
     assert status == 200 and 'id="version">v1<' in body and 'id="visits">1<' in body
     assert get(port, "/")[1].count('id="visits">2<') == 1
     logs = engine.logs(web)
-    assert re.search(r'Started GET "/" for 172\.[\d.]+ at \d{4}-\d\d-\d\d \d\d:\d\d:\d\d \+0000', logs)
+    assert re.search(r'Started GET "/" for \d+\.\d+\.\d+\.\d+ at \d{4}-\d\d-\d\d \d\d:\d\d:\d\d \+0000', logs)
     assert "Processing by PagesController#index as HTML" in logs
     assert re.search(r"Completed 200 OK in \d+ms", logs)
     assert "[ActiveJob] Enqueued DemoJob (Job ID: " in logs
@@ -99,7 +99,7 @@ def test_demo_app_behaves_like_a_rails_app(engine: Docker, demo_image: tuple[str
     wait_status(wrong_port, "/up", 200)
     assert get(wrong_port, "/")[0] == 500
     logs = engine.wait_for_log(wrong, "password authentication failed")
-    assert re.search(rf'connection to server at "{db}" \(172\.[\d.]+\), port 5432 failed: '
+    assert re.search(rf'connection to server at "{db}" \(\d+\.\d+\.\d+\.\d+\), port 5432 failed: '
                      r'FATAL:  password authentication failed for user "postgres"', logs)
     assert "Completed 500 Internal Server Error" in logs
 

@@ -101,13 +101,13 @@ def make_handler(app: App) -> type[BaseHTTPRequestHandler]:
             railslog.emit(railslog.started(request_id, self.command, self.path, ip))
             if path == "/version":
                 railslog.emit(railslog.processing(request_id, "PagesController#version", "TEXT"))
-                self._send(200, f"{app.settings.version}\n", "text/plain")
                 railslog.emit(railslog.completed(request_id, 200, (time.monotonic() - begin) * 1000))
+                self._send(200, f"{app.settings.version}\n", "text/plain")
             elif path == "/":
                 self._index(request_id, begin)
             else:
-                self._send(404, "Not Found\n", "text/plain")
                 railslog.emit(railslog.completed(request_id, 404, (time.monotonic() - begin) * 1000))
+                self._send(404, "Not Found\n", "text/plain")
 
         def _up(self) -> None:
             if app.settings.fail_healthcheck:
@@ -124,10 +124,10 @@ def make_handler(app: App) -> type[BaseHTTPRequestHandler]:
             try:
                 visits = record_visit(app.settings)
             except Exception as exc:
-                elapsed = (time.monotonic() - begin) * 1000
-                self._send(500, "<h1>We're sorry, but something went wrong.</h1>\n", "text/html")
-                railslog.emit(railslog.completed(request_id, 500, elapsed))
+                # Logged before the answer goes out, so the log is complete once the client has it.
+                railslog.emit(railslog.completed(request_id, 500, (time.monotonic() - begin) * 1000))
                 railslog.emit(railslog.error(request_id, "ActiveRecord::ConnectionNotEstablished", str(exc)))
+                self._send(500, "<h1>We're sorry, but something went wrong.</h1>\n", "text/html")
                 return
             db_ms = (time.monotonic() - db_begin) * 1000
             app.enqueue_job()
@@ -136,8 +136,8 @@ def make_handler(app: App) -> type[BaseHTTPRequestHandler]:
                     f"<h1>shipdeck demo</h1><p>version: <b id=\"version\">{html.escape(s.version)}</b></p>"
                     f"<p>host: <b id=\"host\">{html.escape(s.host)}</b></p>"
                     f"<p>visits: <b id=\"visits\">{visits}</b></p></body></html>\n")
-            self._send(200, body, "text/html")
             railslog.emit(railslog.completed(request_id, 200, (time.monotonic() - begin) * 1000, db_ms))
+            self._send(200, body, "text/html")
 
         def _send(self, status: int, body: str, content_type: str) -> None:
             data = body.encode()
