@@ -105,6 +105,23 @@ def run_command(config: Config, host: str) -> str:
     return " ".join([boot_config_command(), "|", "xargs", *_docker_run_prefix(), "--volume", APPS_VOLUME_ARG])
 
 
+BOOT_FILES = ("options", "image", "image_version", "run_command")
+
+
+def default_run_without_boot_files() -> str:
+    """What the boot_config pipeline runs when none of `.kamal/proxy/{options,image,...}` exists."""
+    return " ".join([*_docker_run_prefix(), "--volume", APPS_VOLUME_ARG, default_boot_options(),
+                     f"{contract.PROXY_IMAGE}:{contract.MINIMUM_PROXY_VERSION}"])
+
+
+async def _boot_files_present(run: Run, host: str) -> bool:
+    sftp = await run.host(host).sftp()
+    for name in BOOT_FILES:
+        if await sftp.exists(contract.proxy_boot_file(name)):
+            return True
+    return False
+
+
 def start_command() -> str:
     return f"docker container start {contract.PROXY_CONTAINER}"
 
@@ -232,8 +249,13 @@ async def start_or_run(run: Run, host: str) -> str:
 
 
 async def run_proxy(run: Run, host: str) -> None:
+    """Kamal's `<run>`. Without `proxy.run` and without boot files on the host, the pipeline's result
+    is known (the defaults), so that plain `docker run` goes through the Engine API; otherwise the
+    pipeline runs over SSH exactly as Kamal's."""
     command = run_command(run.config, host)
     run.output("proxy.run", command, host=host)
+    if proxy_run_config(run.config, host) is None and not await _boot_files_present(run, host):
+        command = default_run_without_boot_files()
     await docker_ops.run_container(run.host(host), command, auth=registry_ops.registry_auth(run))
 
 

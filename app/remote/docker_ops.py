@@ -252,6 +252,8 @@ async def pull_image(host: RemoteHost, image: str, auth: RegistryAuth | None = N
     params = {"fromImage": name}
     if tag:
         params["tag"] = tag
+    if auth is not None and image_registry(image) != (auth.server or None):
+        auth = None  # credentials of another registry: the CLI would not send them either
     headers = {"X-Registry-Auth": auth.header()} if auth else {}
     try:
         async with docker._query("images/create", "POST", params=params, headers=headers, timeout=None) as response:
@@ -311,6 +313,7 @@ async def run_container(host: RemoteHost, command: str, *, env_files: Mapping[st
             raise DockerCommandError((result.stderr or result.stdout).strip(), status=result.exit_status) from None
         return RunOutcome(result.stdout.strip()[:64] if request_is_detached(command) else "", "ssh",
                           result.exit_status, result.stdout, result.stderr)
+    auth = auth if auth is not None and image_registry(request.image) == (auth.server or None) else None
     credentials = ({"username": auth.username, "password": auth.password,
                     "serveraddress": auth.server or DOCKER_HUB_AUTH_SERVER} if auth else None)
     docker = await host.docker()
@@ -319,6 +322,14 @@ async def run_container(host: RemoteHost, command: str, *, env_files: Mapping[st
     except CliError as error:
         raise DockerCommandError(str(error), status=error.status) from error
     return RunOutcome(outcome.container_id, "api", outcome.exit_code, outcome.stdout, outcome.stderr)
+
+
+def image_registry(image: str) -> str | None:
+    """The registry host of an image reference (None for Docker Hub), as the docker CLI decides it."""
+    first, slash, _ = image.partition("/")
+    if slash and ("." in first or ":" in first or first == "localhost"):
+        return None if first in ("docker.io", "index.docker.io") else first
+    return None
 
 
 def request_is_detached(command: str) -> bool:
