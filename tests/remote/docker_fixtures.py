@@ -6,10 +6,13 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 import subprocess
 import tempfile
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import aiodocker
@@ -106,3 +109,58 @@ def remove(*names: str) -> None:
 
 def cli_env(**extra: str) -> dict[str, str]:
     return {**os.environ, **extra}
+
+
+@dataclass
+class AuthRegistry:
+    address: str
+    username: str
+    password: str
+    image: str  # the test image, pushed under `<address>/shipdeck-test/bb:1`
+
+
+@pytest.fixture(scope="session")
+def auth_registry(test_image: str, run_id: str, tmp_path_factory) -> Iterator[AuthRegistry]:
+    """A real registry (distribution, Debian's docker-registry) on loopback with htpasswd auth."""
+    folder = tmp_path_factory.mktemp("registry")
+    username, password = "deployer", f"pw-{run_id}"
+    hashed = subprocess.run(["htpasswd", "-Bbn", username, password], capture_output=True, text=True, check=True)
+    (folder / "htpasswd").write_text(hashed.stdout)
+    port = _free_port()
+    (folder / "config.yml").write_text(
+        f"version: 0.1\nlog: {{level: error}}\nstorage: {{filesystem: {{rootdirectory: {folder / 'data'}}}}}\n"
+        f"http: {{addr: 127.0.0.1:{port}}}\n"
+        f"auth: {{htpasswd: {{realm: shipdeck-test, path: {folder / 'htpasswd'}}}}}\n")
+    process = subprocess.Popen(["docker-registry", "serve", str(folder / "config.yml")],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    address = f"127.0.0.1:{port}"
+    image = f"{address}/shipdeck-test/bb:1"
+    try:
+        _wait_for_port(port)
+        client = {"DOCKER_CONFIG": str(folder / "client")}
+        subprocess.run([DOCKER_CLI, "login", address, "-u", username, "--password-stdin"], input=password,
+                       env=cli_env(**client), check=True, capture_output=True, text=True)
+        docker("tag", test_image, image)
+        docker("push", image, env=cli_env(**client))
+        docker("image", "rm", image)
+        yield AuthRegistry(address, username, password, image)
+    finally:
+        docker("image", "rm", "-f", image, check=False)
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _wait_for_port(port: int) -> None:
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    pytest.fail(f"the test registry did not listen on port {port}")
