@@ -14,8 +14,9 @@ One file is parsed on its own (`parse`), as `Dotenv.parse(file, overwrite: true)
       and anything else runs through the shell; the output loses one trailing line break.
    b. `$VAR` / `${VAR}`: a key of this file, else the process environment, else empty; `\\$` is a
       literal `$`. This also runs over command output.
-5. Text that is not a `LINE` is ignored, except `export NAME` for a NAME the file never defines:
-   `Line "export NAME" has an unset variable`.
+5. `export NAME` (or `export NAME=` with nothing after it) assigns nothing and fails unless an
+   earlier line defined NAME: `Line "export NAME" has an unset variable`. A bare `NAME` line
+   defines NAME as empty. Anything else that is not a `LINE` is ignored.
 
 Everything that runs commands or reads the environment goes through `Context`, so the writer can
 decode a value without running anything and tests can see exactly what would run.
@@ -35,13 +36,15 @@ LINE = re.compile(
     rf"""
     (?:^|\A)
     {_WS}*
-    (?:export{_WS}+)?
+    (?P<export>export{_WS}+)?
     (?P<key>[A-Za-z0-9_.]+)
-    (?P<sep>{_WS}*={_WS}*?|:{_WS}+?)
-    (?P<value>
-        {_WS}*'(?:\\'|[^'])*'
-      | {_WS}*"(?:\\"|[^"])*"
-      | [^\#\r\n]+
+    (?:
+        (?P<sep>{_WS}*={_WS}*?|:{_WS}+?)
+        (?P<value>
+            {_WS}*'(?:\\'|[^'])*'
+          | {_WS}*"(?:\\"|[^"])*"
+          | [^\#\n]+
+        )?
     )?
     {_WS}*
     (?:\#.*)?
@@ -88,13 +91,20 @@ class Context:
 
 @dataclass(frozen=True)
 class Assignment:
-    """One `KEY=value` match: the key, the raw value text, and where it is."""
+    """One `LINE` match: the key, the raw value text (None when absent), and where it is."""
 
     key: str
-    raw_value: str
+    raw_value: str | None
     start: int
     end: int
     line: int
+    exported: bool = False
+    text: str = ""
+
+    @property
+    def defines(self) -> bool:
+        """`export KEY` without a value only checks that KEY exists; everything else assigns."""
+        return not (self.exported and self.raw_value is None)
 
 
 def normalize(text: str) -> str:
@@ -109,10 +119,12 @@ def assignments(text: str) -> list[Assignment]:
         found.append(
             Assignment(
                 key=match.group("key"),
-                raw_value=match.group("value") or "",
+                raw_value=match.group("value"),
                 start=match.start(),
                 end=match.end(),
                 line=text.count("\n", 0, match.start("key")) + 1,
+                exported=match.group("export") is not None,
+                text=match.group(0),
             )
         )
     return found
@@ -197,13 +209,16 @@ class FileParser:
         self.values: dict[str, str] = {}
 
     def parse(self) -> dict[str, str]:
-        found = assignments(self.text)
-        for assignment in found:
+        for assignment in assignments(self.text):
+            if not assignment.defines:
+                if assignment.key not in self.values:
+                    message = f"Line {rubytext.inspect(assignment.text)} has an unset variable"
+                    raise DotenvError(message, file=self.file, line=assignment.line)
+                continue
             try:
-                self.values[assignment.key] = self.parse_value(assignment.raw_value)
+                self.values[assignment.key] = self.parse_value(assignment.raw_value or "")
             except CommandFailed as error:
                 raise DotenvError(str(error), file=self.file, line=assignment.line) from None
-        self._check_leftovers(found)
         return self.values
 
     def lookup(self, name: str) -> str:
@@ -250,21 +265,6 @@ class FileParser:
                 raise CommandFailed(f"kamal secrets command: {error}") from None
             return rubytext.chomp(self.context.run_kamal([*argv[1:], "--inline"]))
         return rubytext.chomp(self.context.run_shell(command))
-
-    def _check_leftovers(self, found: list[Assignment]) -> None:
-        position = 0
-        gaps = []
-        for assignment in found:
-            gaps.append((position, self.text[position : assignment.start]))
-            position = assignment.end
-        gaps.append((position, self.text[position:]))
-        for offset, gap in gaps:
-            for line_match in re.finditer(r"[^\n\r]+", gap):
-                words = rubytext.split_words(line_match.group(0))
-                if words[:1] == ["export"] and not all(word in self.values for word in words[1:]):
-                    line = self.text.count("\n", 0, offset + line_match.start()) + 1
-                    message = f"Line {rubytext.inspect(line_match.group(0))} has an unset variable"
-                    raise DotenvError(message, file=self.file, line=line)
 
 
 def parse(text: str, context: Context, *, file: str | None = None) -> dict[str, str]:

@@ -142,7 +142,10 @@ def _line_bounds(text: str, assignment: dotenv.Assignment) -> tuple[int, int]:
     if match is None:  # cannot happen: the assignment came from this text
         raise SecretsError("internal error: secrets file changed while writing")
     start = text.rfind("\n", 0, match.start("key")) + 1
-    end = match.end("value") if match.group("value") is not None else match.end("sep")
+    if match.group("value") is not None:
+        end = match.end("value")
+    else:
+        end = match.end("sep") if match.group("sep") is not None else match.end("key")
     rest_of_line = text[end:].split("\n", 1)[0]
     if not rest_of_line.strip(" \t"):
         end += len(rest_of_line) + (1 if text.startswith("\n", end + len(rest_of_line)) else 0)
@@ -207,7 +210,7 @@ def _verify(old_text: str, new_text: str, encoded: Mapping[str, list[str]], file
     if before != after:
         raise SecretsError(f"{file_label}: writing would change how other keys are read; nothing was written")
     for key, lines in encoded.items():
-        expected = [line.split("=", 1)[1] for line in lines]
+        expected: list[str | None] = [line.split("=", 1)[1] for line in lines]
         got = [a.raw_value for a in after_all if a.key == key]
         if got != expected:
             raise SecretsError(

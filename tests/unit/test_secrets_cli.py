@@ -50,7 +50,7 @@ def test_print_reads_secrets_path_and_destination_from_the_config(project: Path,
     ("files", "argv", "message"),
     [
         ({".kamal/secrets": "A=1\n\nexport B\n"}, [],
-         'shipdeck: .kamal/secrets:3: Line "export B" has an unset variable\n'),
+         'shipdeck: .kamal/secrets:3: Line "\\nexport B\\n" has an unset variable\n'),
         ({".kamal/secrets": "A=$(kamal secrets extract x '{}')\n"}, [],
          "shipdeck: .kamal/secrets:1: Could not find secret x\n"),
         ({}, ["-d", "nope"], "shipdeck: Configuration file not found in {root}/config/deploy.nope.yml\n"),

@@ -196,12 +196,17 @@ def test_extract_finds_the_first_key_ending_in_the_name() -> None:
     assert values["A"] == "2"
 
 
-def test_export_of_an_unset_variable_is_an_error_with_its_line() -> None:
-    assert parse("A=1\nexport A\n") == {"A": "1"}
-    assert parse("export B\nB=1\n") == {"B": "1"}  # checked against the whole file
+def test_export_without_a_value_needs_an_earlier_definition() -> None:
+    assert parse("A=1\nexport A\nexport A=\n") == {"A": "1"}  # checks only, assigns nothing
+    assert parse("A=1\nexport A B\n") == {"A": "1"}  # not a LINE at all: ignored
+    assert parse("FOO\nBAR # c\n") == {"FOO": "", "BAR": ""}  # a bare name defines it empty
     with pytest.raises(DotenvError) as raised:
-        parse("A=1\n\nexport A B\n")
-    assert raised.value.message == '.kamal/secrets:3: Line "export A B" has an unset variable'
+        parse("export B\nB=1\n")  # checked in file order
+    assert raised.value.message == '.kamal/secrets:1: Line "export B" has an unset variable'
+    with pytest.raises(DotenvError) as raised:
+        parse("A=1\n\nexport B\n")
+    # the message quotes the whole match, blank lines swallowed by its leading whitespace included
+    assert raised.value.message == '.kamal/secrets:3: Line "\\nexport B\\n" has an unset variable'
 
 
 def test_ruby_helpers() -> None:
