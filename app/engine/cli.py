@@ -134,8 +134,11 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
 
     # -- registry, lock, prune, server ----------------------------------------------------------
     registry = _group(subparsers, "registry", "Log in to or out of the registry, locally and on servers")
-    _add(registry, common, "login", "docker login locally and on every server", "registry")
-    _add(registry, common, "logout", "docker logout locally and on every server", "registry")
+    for name, text in (("login", "docker login locally and on every server"),
+                       ("logout", "docker logout locally and on every server")):
+        parser = _add(registry, common, name, text, "registry")
+        parser.add_argument("-L", "--skip-local", action="store_true", help="skip this machine")
+        parser.add_argument("-R", "--skip-remote", action="store_true", help="skip the servers")
 
     lock = _group(subparsers, "lock", "Manage the deploy lock")
     acquire = _add(lock, common, "acquire", "Take the deploy lock by hand", "lock")

@@ -20,8 +20,11 @@ def login(args: argparse.Namespace) -> int:
     async def body(run: Run) -> None:
         _refuse_local(run, "login", "setup")
         server = run.config.registry.server or "Docker Hub"
-        async with run.step("registry.login", f"docker login {server} (locally)"):
-            await registry_ops.login_locally(run)
+        if not args.skip_local:
+            async with run.step("registry.login", f"docker login {server} (locally)"):
+                await registry_ops.login_locally(run)
+        if args.skip_remote:
+            return
 
         async def one(host: str) -> None:
             async with run.step("registry.login", f"docker login {server}", host=host):
@@ -36,8 +39,11 @@ def logout(args: argparse.Namespace) -> int:
     async def body(run: Run) -> None:
         _refuse_local(run, "logout", "remove")
         command = registry_ops.logout_command(run.config.registry)
-        async with run.step("registry.logout", f"{command} (locally)"):
-            await registry_ops.logout_locally(run)
+        if not args.skip_local:
+            async with run.step("registry.logout", f"{command} (locally)"):
+                await registry_ops.logout_locally(run)
+        if args.skip_remote:
+            return
 
         async def one(host: str) -> None:
             async with run.step("registry.logout", command, host=host):
