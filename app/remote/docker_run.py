@@ -46,6 +46,23 @@ class RunRequest:
         return params
 
 
+@dataclass(frozen=True)
+class RunOverSSH:
+    """The decision to run a `docker run` command string through the remote shell, and why."""
+
+    command: str
+    reason: str
+
+
+def plan_run(command: str, home: str, env_files: Mapping[str, str]) -> RunRequest | RunOverSSH:
+    """Translate when the result is certain to equal the CLI's; otherwise say why not. Bad input
+    (an invalid flag value) still raises DockerCommandError, as the CLI would fail on it too."""
+    try:
+        return translate_run_command(command, home, env_files)
+    except NotTranslatable as refusal:
+        return RunOverSSH(command, refusal.reason)
+
+
 def translate_run_command(command: str, home: str, env_files: Mapping[str, str]) -> RunRequest:
     """`docker run ...` as Kamal writes it → RunRequest. `env_files` maps env-file paths (as written
     in the command, or absolute) to their contents; `home` is the SSH user's home directory."""
@@ -83,9 +100,8 @@ def _environment(args: RunArgs, home: str, env_files: Mapping[str, str]) -> list
     options: dict[str, str] = {}
     for value in args.all("env"):
         name, has_value, _ = value.partition("=")
-        if not name:
-            raise DockerCommandError(f"invalid argument \"{value}\" for \"-e, --env\" flag: invalid environment "
-                                     f"variable: {value}")
+        if not name:  # the value is not repeated: it may be a secret
+            raise DockerCommandError('invalid argument for "-e, --env" flag: an environment variable without a name')
         if not has_value:
             raise NotTranslatable(f"--env {name} without a value takes it from the remote CLI's environment")
         options[name] = value

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from app.remote.docker_errors import DockerCommandError, NotTranslatable
-from app.remote.docker_run import translate_run_command
+from app.remote.docker_run import RunOverSSH, RunRequest, plan_run, translate_run_command
 from app.remote.docker_streams import since_parameter
 from app.remote.docker_values import duration_ns, nano_cpus, ram_in_bytes
 
@@ -38,6 +38,22 @@ def test_untranslatable_commands_are_refused_with_a_reason(command: str, reason:
     with pytest.raises(NotTranslatable) as refused:
         translate_run_command(command, HOME, {})
     assert reason in refused.value.reason
+
+
+def test_plan_run_states_the_fallback_decision_explicitly() -> None:
+    direct = plan_run('docker run --detach --name app-web-1 --env A="b" img', HOME, {})
+    assert isinstance(direct, RunRequest) and direct.body["Env"] == ["A=b"]
+    fallback = plan_run("docker run --detach --env A=$SECRET img", HOME, {})
+    assert fallback == RunOverSSH("docker run --detach --env A=$SECRET img",
+                                  "the expansion '$SECRET' depends on the remote shell (only $PWD and $HOME are known)")
+    with pytest.raises(DockerCommandError):
+        plan_run("docker run --memory lots img", HOME, {})
+
+
+def test_an_env_value_without_a_name_is_not_echoed() -> None:
+    with pytest.raises(DockerCommandError) as failed:
+        _body("docker run -e =hunter2 img")
+    assert "hunter2" not in str(failed.value)
 
 
 def test_env_options_keep_one_value_per_name_after_the_env_file_lines() -> None:
