@@ -122,6 +122,7 @@ async def test_tag_rm_and_image_prune(local_docker, run_id, test_image) -> None:
         assert docker("image", "inspect", f"{repository}:v", check=False).returncode != 0
     finally:
         docker("image", "rm", "-f", f"{repository}:v", check=False)
+        subprocess.run(["rm", "-f", f"/tmp/{run_id}-f"], check=False)
 
 
 async def test_logs_demultiplexed_tail_timestamps_and_follow(remote_docker, run_id, test_image) -> None:
