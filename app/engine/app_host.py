@@ -19,7 +19,7 @@ from app.engine.runner import Run
 from app.errors import ShipdeckError
 from app.remote import app_docker
 
-LOG_LINES_ON_FAILURE = 30
+LOG_LINES_ON_FAILURE = 100
 
 
 class BootError(ShipdeckError):
