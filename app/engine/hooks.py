@@ -59,12 +59,18 @@ async def run_hook(run: Run, name: str, *, secrets: bool = False, hosts: str | N
         )
         assert process.stdout is not None
         lines: list[str] = []
-        async for raw in process.stdout:
-            line = raw.decode(errors="replace").rstrip("\n")
-            lines.append(line)
-            if verbosity != "quiet":
-                run.output(step, line)
-        status = await process.wait()
+        try:
+            async for raw in process.stdout:
+                line = raw.decode(errors="replace").rstrip("\n")
+                lines.append(line)
+                if verbosity != "quiet":
+                    run.output(step, line)
+            status = await process.wait()
+        except asyncio.CancelledError:  # interrupted run: do not leave the hook running behind us
+            if process.returncode is None:
+                process.kill()
+                await process.wait()
+            raise
         if status != 0:
             output = "\n".join(lines)
             raise HookFailed(f"Hook `{name}` failed:\n{output}")
