@@ -39,7 +39,7 @@ def hook_environment(run: Run, *, command: str, subcommand: str | None, hosts: s
     tags = {**default_tags(run.config), **{key: value for key, value in details.items() if value is not None}}
     environment = dict(os.environ)
     if secrets:
-        environment.update(run.secrets.to_dict())
+        environment.update(run.secrets.file_values())  # Kamal hands hooks the secrets files' values
     environment.update(tags_env(tags))
     return environment
 
