@@ -28,6 +28,9 @@ async def _call(host: RemoteHost, what: str, work: Callable[[aiodocker.Docker], 
         return await work(docker)
     except aiodocker.DockerError as error:
         message = error.message if isinstance(error.message, str) else str(error.message)
+        if message.startswith("Cannot connect to Docker Engine"):  # the forwarded socket died with the SSH link
+            raise HostUnreachable(host.name, f"connection lost during {what} (the SSH connection closed)") \
+                from error
         raise daemon_error(message, error.status) from error
     except (aiohttp.ClientConnectionError, ConnectionError, asyncio.IncompleteReadError) as error:
         raise HostUnreachable(host.name, f"connection lost during {what}: {error}") from error
