@@ -143,5 +143,10 @@ def test_setup_leaves_the_same_host_state_as_kamal(sandbox: Sandbox, demo_projec
     finally:
         cleanup(project)
     assert with_kamal[hosts[0]]["routes"], json.dumps(with_kamal, indent=1)[:3000]
+    names = sorted(container["name"] for container in with_kamal[hosts[2]]["containers"])
+    assert names == sorted([f"{project.service}-db", f"{project.service}-redis",
+                            f"{project.service}-job-{project.version()}"]), names
+    assert any(line.endswith("Booted db accessory") for line in with_kamal[hosts[2]]["audit"])
+    assert any(".env 600" in line for line in with_kamal[hosts[2]]["env_files"])
     difference = host_state.differences(with_kamal, with_shipdeck)
     assert difference == "", difference
