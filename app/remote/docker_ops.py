@@ -184,24 +184,17 @@ async def container_logs(host: RemoteHost, name: str, *, since: str | None = Non
 
 async def exec_in_container(host: RemoteHost, name: str, argv: list[str], *, stdin: bytes | None = None,
                             env: Mapping[str, str] | None = None) -> tuple[int, str]:
-    """`docker exec [-i] NAME CMD...`: (exit code, combined output)."""
+    """`docker exec [-i] NAME CMD...`: (exit code, stdout then stderr); `stdin` is sent, then closed."""
+    from app.remote import docker_streams
+    from app.remote.docker_errors import DockerCommandError as CliError
+
     docker = await host.docker()
-    container = docker.containers.container(name)
     try:
-        execution = await container.exec(argv, stdout=True, stderr=True, stdin=stdin is not None,
-                                         environment=dict(env) if env else None)
-        output: list[str] = []
-        async with execution.start(detach=False) as stream:
-            if stdin is not None:
-                await stream.write_in(stdin)
-                await stream.close()  # type: ignore[attr-defined]
-            while (message := await stream.read_out()) is not None:
-                output.append(message.data.decode(errors="replace"))
-        inspected = await execution.inspect()
-        return int(inspected.get("ExitCode") or 0), "".join(output)
-    except aiodocker.DockerError as error:
-        _raise(error)
-        raise  # unreachable
+        result = await docker_streams.exec_in_container(
+            docker, name, argv, stdin=stdin, env=[f"{key}={value}" for key, value in (env or {}).items()])
+    except CliError as error:
+        raise DockerCommandError(str(error), status=error.status) from error
+    return int(result.exit_code or 0), result.stdout + result.stderr
 
 
 # -- images ------------------------------------------------------------------------------------

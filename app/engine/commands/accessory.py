@@ -65,8 +65,17 @@ def logs(args: argparse.Namespace) -> int:
     return run_command(args, "accessory", "logs", body)
 
 
+def _leading_flags(args: argparse.Namespace) -> list[str]:
+    """Options written after NAME (`exec db -i --reuse CMD`) land in the command; take them back, as Thor does."""
+    words = list(args.cmd or [])
+    while words and words[0] in ("-i", "--interactive", "--reuse"):
+        flag = words.pop(0)
+        setattr(args, "reuse" if flag == "--reuse" else "interactive", True)
+    return words
+
+
 def exec_(args: argparse.Namespace) -> int:
-    command = " ".join(args.cmd or [])
+    command = " ".join(_leading_flags(args))
     if not command:
         raise UsageError("accessory exec needs a command")
     stdin = None

@@ -15,7 +15,11 @@ def bootstrap(args: argparse.Namespace) -> int:
 
 
 def exec_(args: argparse.Namespace) -> int:
-    command = " ".join(args.cmd or [])
+    words = list(args.cmd or [])
+    while words and words[0] in ("-i", "--interactive"):
+        words.pop(0)
+        args.interactive = True
+    command = " ".join(words)
     if not command:
         raise UsageError("server exec needs a command")
 
