@@ -1,0 +1,141 @@
+"""Boot ordering (groups, primary-role hosts first, the barrier, roles per host) and prune selection."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from app.engine import app_boot, prune
+from app.engine.runner import Run
+from app.engine.targets import Targets
+from tests.unit.test_engine_app_commands import make_config
+
+
+def test_boot_groups_slice_hosts_by_limit() -> None:
+    assert app_boot.boot_groups(["a", "b", "c"], None) == [["a", "b", "c"]]
+    assert app_boot.boot_groups(["a", "b", "c"], 2) == [["a", "b"], ["c"]]
+    assert app_boot.boot_groups([], 2) == []
+
+
+def test_percentage_limit_is_of_all_hosts_and_at_least_one(tmp_path: Path) -> None:
+    config = make_config(tmp_path, {"boot": {"limit": "25%", "wait": 2}})
+    assert config.boot.limit_for(len(config.all_hosts)) == 1  # 3 hosts * 25% rounds down to 0 -> 1
+    config = make_config(tmp_path, {"boot": {"limit": 2}})
+    assert config.boot.limit_for(3) == 2
+
+
+def test_primary_role_hosts_come_first(tmp_path: Path) -> None:
+    config = make_config(tmp_path, {"servers": {"workers": ["1.1.1.3", "1.1.1.1"], "web": ["1.1.1.2", "1.1.1.1"]}})
+    targets = Targets(config)
+    assert [role.name for role in targets.roles] == ["web", "workers"]
+    assert targets.app_hosts[:2] == ["1.1.1.2", "1.1.1.1"]
+    assert targets.app_hosts[-1] == "1.1.1.3"
+    assert targets.primary_role.name == "web"
+
+
+def run_for(config) -> Run:
+    return Run(config=config, secrets={}, pool=None, targets=Targets(config))
+
+
+def test_roles_boot_in_order_per_host_and_hosts_in_parallel(tmp_path: Path) -> None:
+    config = make_config(tmp_path, {"servers": {"web": ["h1", "h2"], "workers": ["h1", "h3"]}})
+    run = run_for(config)
+    events: list[tuple[str, str, str]] = []
+
+    async def work(host: str, role) -> None:
+        events.append(("start", host, role.name))
+        await asyncio.sleep(0.01 if host == "h1" else 0.03)
+        events.append(("end", host, role.name))
+
+    asyncio.run(app_boot.on_roles(run, run.targets.roles, run.targets.app_hosts, work, parallel=False))
+    h1 = [event for event in events if event[1] == "h1"]
+    assert h1 == [("start", "h1", "web"), ("end", "h1", "web"), ("start", "h1", "workers"), ("end", "h1", "workers")]
+    # all hosts start before any host finishes: they run in parallel
+    assert [event[0] for event in events[:3]] == ["start", "start", "start"]
+
+
+def test_barrier_opens_once_and_halts_queuers_when_closed() -> None:
+    async def scenario() -> list[str]:
+        seen: list[str] = []
+        barrier = app_boot.Barrier()
+
+        async def queuer() -> None:
+            try:
+                await barrier.wait()
+                seen.append("booted")
+            except app_boot.HaltedAtBarrier as error:
+                seen.append(str(error))
+
+        waiting = asyncio.ensure_future(queuer())
+        await asyncio.sleep(0)
+        assert barrier.close() is True
+        assert barrier.open() is False  # set once: the first primary container decides
+        await waiting
+        opened = app_boot.Barrier()
+        assert opened.open() is True
+        await opened.wait()
+        seen.append("opened")
+        return seen
+
+    assert asyncio.run(scenario()) == ["Halted at barrier", "opened"]
+
+
+def test_a_failed_primary_boot_halts_other_roles_at_the_barrier(tmp_path: Path, monkeypatch) -> None:
+    config = make_config(tmp_path, {"servers": {"web": ["h1"], "workers": ["h2"]}})
+    run = run_for(config)
+    started: list[str] = []
+
+    async def fake_start(run_, app, version) -> None:
+        started.append(app.role.name)
+        if app.role.name == "web":
+            raise app_boot.BootError("target failed to become healthy")
+
+    async def nothing(*args, **kwargs):
+        return None
+
+    monkeypatch.setattr(app_boot, "start_new_version", fake_start)
+    monkeypatch.setattr(app_boot.AppOnHost, "container_id", nothing)
+    monkeypatch.setattr(app_boot.AppOnHost, "current_running_version", nothing)
+    monkeypatch.setattr(app_boot.AppOnHost, "failure_report", lambda self, version: nothing())
+    monkeypatch.setattr(app_boot, "_stop_quietly", nothing)
+    barrier_holder: dict = {}
+
+    async def scenario() -> None:
+        barrier = app_boot.Barrier()
+        barrier_holder["b"] = barrier
+        await app_boot.on_roles(run, run.targets.roles, run.targets.app_hosts,
+                                lambda host, role: app_boot.boot_one(run, host, role, "v2", barrier), parallel=False)
+
+    with pytest.raises(Exception) as failure:
+        asyncio.run(scenario())
+    assert started == ["web"]  # workers never started
+    assert "Halted at barrier" in str(failure.value) and "target failed to become healthy" in str(failure.value)
+
+
+def test_prune_keeps_the_newest_stopped_containers() -> None:
+    summaries = [{"Id": f"{index:064x}", "Created": index} for index in range(1, 8)]
+    removed = prune.containers_to_remove(summaries, 5)
+    assert removed == [f"{2:064x}"[:12], f"{1:064x}"[:12]]
+
+
+def test_prune_images_follows_kamals_grep_w() -> None:
+    lines = prune.image_lines([
+        {"Id": "sha256:" + "a" * 64, "RepoTags": ["reg/app:v1", "reg/app:latest"]},
+        {"Id": "sha256:" + "b" * 64, "RepoTags": ["reg/app:v2"]},
+        {"Id": "sha256:" + "c" * 64, "RepoTags": ["reg/app:v3"]},
+        {"Id": "sha256:" + "d" * 64, "RepoTags": ["reg/app:v2a"]},
+    ])
+    active = [prune.container_image_word({"Image": "reg/app:v2", "ImageID": "sha256:" + "b" * 64}),
+              prune.container_image_word({"Image": "sha256:" + "c" * 64, "ImageID": "sha256:" + "c" * 64}),
+              "reg/app:latest", "reg/app:<none>"]
+    # v1 is removed (its other tag is latest, but grep works per line); v3 is in use by id; v2a is not v2
+    assert prune.images_to_remove(lines, active) == ["reg/app:v1", "reg/app:v2a"]
+
+
+def test_prune_retain_must_be_positive(tmp_path: Path) -> None:
+    run = run_for(make_config(tmp_path))
+    assert prune.retain_count(run, None) == 5
+    with pytest.raises(Exception, match="retain must be at least 1"):
+        prune.retain_count(run, 0)
