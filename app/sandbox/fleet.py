@@ -36,6 +36,7 @@ from app.sandbox.system import (
 )
 
 Log = Callable[[str], None]
+LOCK_FILE = Path("/run/shipdeck-sandbox.lock")
 FORBIDDEN_PARENTS = ("/root", "/run", "/var/run", "/tmp", "/proc", "/sys", "/dev")
 
 
@@ -60,11 +61,15 @@ def check_root_dir(root: Path) -> Path:
 
 @contextlib.contextmanager
 def locked(root: Path) -> Iterator[None]:
-    """One `up`/`down` at a time (parallel test workers all call `up`)."""
-    root.mkdir(parents=True, exist_ok=True)
-    with open(root / ".lock", "w") as handle:
+    """One `up`/`down` at a time on this machine (parallel test runs all call `up`).
+
+    The lock file lives outside the sandbox dir so that `down --purge` can delete the dir while
+    holding it, and machine-wide because the bridge, addresses and ports are.
+    """
+    with open(LOCK_FILE, "w") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
+            root.mkdir(parents=True, exist_ok=True)
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
@@ -266,9 +271,11 @@ def down(root: Path, *, purge: bool, log: Log = print) -> None:
             leftover = [p for p in mount_points() if p == str(root) or p.startswith(f"{root}/")]
             if leftover:
                 raise SandboxError(f"not deleting {root}: still mounted: {', '.join(leftover)}")
-    if purge:
-        shutil.rmtree(root)
-        log(f"  {root}: deleted")
+            try:
+                shutil.rmtree(root)
+            except OSError as error:
+                raise SandboxError(f"could not delete {root}: {error}") from error
+            log(f"  {root}: deleted")
     log("sandbox down: done")
 
 
