@@ -41,7 +41,7 @@ def new_project(root: str) -> Path:
     return project
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=90, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(values=st.lists(VALUES, min_size=1, max_size=20))
 def test_write_then_kamal_reads_back_every_value(values: list[str], secrets_kamal, secrets_shipdeck) -> None:
     with tempfile.TemporaryDirectory() as root:
@@ -111,7 +111,7 @@ def lines(draw) -> str:
 FILES = st.tuples(st.lists(lines(), max_size=16), st.sampled_from(["\n", "\n", "\r\n"]))
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(common=FILES, main=FILES)
 def test_generated_secrets_files_print_like_kamal(common, main, secrets_kamal, secrets_shipdeck) -> None:
     with tempfile.TemporaryDirectory() as root:
