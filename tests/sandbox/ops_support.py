@@ -39,7 +39,11 @@ def inspect(sandbox: Sandbox, host: str, name: str) -> dict:
 
 def normalised_inspect(sandbox: Sandbox, host: str, name: str, replace: tuple[str, ...] = ()) -> list[str]:
     """`docker inspect` with ids, times, addresses and the given names (service names) masked."""
-    text = json.dumps(inspect(sandbox, host, name), sort_keys=True, indent=1)
+    info = inspect(sandbox, host, name)
+    # The docker CLI collects binds from a Go map, so their order differs from run to run.
+    info["HostConfig"]["Binds"] = sorted(info["HostConfig"].get("Binds") or [])
+    info["Mounts"] = sorted(info.get("Mounts") or [], key=lambda mount: json.dumps(mount, sort_keys=True))
+    text = json.dumps(info, sort_keys=True, indent=1)
     for word in replace:
         text = text.replace(word, "SERVICE")
     text = re.sub(r"[0-9a-f]{64}", "HEX64", text)
