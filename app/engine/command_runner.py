@@ -12,13 +12,19 @@ from app.engine.runner import Run
 def run_command(args: argparse.Namespace, command: str, subcommand: str | None,
                 body: Callable[[Run], Awaitable[Any]]) -> int:
     """Build the run (config, secrets, hosts), print its events as plain lines, execute `body`."""
+    from app.engine.build import pre_connect
     from app.engine.session import build_run, execute
     from app.headless.plain import PlainRenderer
 
     renderer = PlainRenderer(verbose=bool(getattr(args, "verbose", False)), quiet=bool(getattr(args, "quiet", False)))
     run = build_run(args, command=command, subcommand=subcommand, sinks=(renderer,))
     run.options.extra["args"] = args
-    return execute(run, body)
+
+    async def with_pre_connect(run: Run) -> Any:
+        await pre_connect(run)  # Kamal runs the pre-connect hook before its first connection
+        return await body(run)
+
+    return execute(run, with_pre_connect)
 
 
 def show_by_host(run: Run, results: dict[str, list[str] | str], label: str) -> None:

@@ -25,12 +25,17 @@ def last_host(sandbox: Sandbox) -> str:
 
 
 def project_on_last_host(sandbox: Sandbox, directory: Path, *, accessories: dict | None = None,
-                         extra: dict | None = None) -> Project:
-    """A copy of the demo with only `web` on the last host (and the given accessories, no host ports)."""
+                         extra: dict | None = None, files: dict[str, str] | None = None) -> Project:
+    """A copy of the demo with only `web` on the last host (and the given accessories, no host ports,
+    and extra project files)."""
     settings = {"servers": {"web": {"hosts": [last_host(sandbox)]}}, **(extra or {})}
     if accessories is not None:
         settings["accessories"] = accessories
-    return make_project(sandbox, sandbox.copy_demo(directory), job=False, extra=settings)
+    copy = sandbox.copy_demo(directory)
+    for relative, content in (files or {}).items():
+        (copy / relative).parent.mkdir(parents=True, exist_ok=True)
+        (copy / relative).write_text(content)
+    return make_project(sandbox, copy, job=False, extra=settings)
 
 
 def inspect(sandbox: Sandbox, host: str, name: str) -> dict:

@@ -22,14 +22,22 @@ pytestmark = [pytest.mark.sandbox, pytest.mark.kamal, pytest.mark.slow]
 
 
 def db_accessory(host: str) -> dict:
-    return {"db": {"image": "postgres:15", "host": host, "env": {"secret": ["POSTGRES_PASSWORD"]},
-                   "directories": ["data:/var/lib/postgresql/data"]}}
+    return {"db": {"image": "postgres:15", "host": host, "env": {"clear": {"PGDATA_NOTE": "a $b \"c\""},
+                                                                 "secret": ["POSTGRES_PASSWORD"]},
+                   "directories": ["data:/var/lib/postgresql/data", {"local": "extra", "remote": "/extra",
+                                                                     "mode": "0700"}],
+                   "files": ["config/init.sql.erb:/docker-entrypoint-initdb.d/init.sql",
+                             {"local": "config/note.txt", "remote": "/etc/note.txt", "mode": "0640"}]}}
+
+
+DB_FILES = {"config/init.sql.erb": "-- note: <%= ENV['PGDATA_NOTE'] %>\nselect 1;\n",
+            "config/note.txt": "plain file\n"}
 
 
 def test_accessory_boot_leaves_the_host_as_kamal_does(sandbox: Sandbox, tmp_path: Path) -> None:
     host = last_host(sandbox)
-    by_kamal = project_on_last_host(sandbox, tmp_path / "k", accessories=db_accessory(host))
-    by_shipdeck = project_on_last_host(sandbox, tmp_path / "s", accessories=db_accessory(host))
+    by_kamal = project_on_last_host(sandbox, tmp_path / "k", accessories=db_accessory(host), files=DB_FILES)
+    by_shipdeck = project_on_last_host(sandbox, tmp_path / "s", accessories=db_accessory(host), files=DB_FILES)
     k_db, s_db = f"{by_kamal.service}-db", f"{by_shipdeck.service}-db"
     try:
         kamal(by_kamal, "accessory", "boot", "db")
@@ -43,11 +51,14 @@ def test_accessory_boot_leaves_the_host_as_kamal_does(sandbox: Sandbox, tmp_path
         files = {}
         for project in (by_kamal, by_shipdeck):
             env = f".kamal/apps/{project.service}/env/accessories/db.env"
+            base = f"{project.service}-db"
             files[project.service] = sandbox.run(
-                host, f"stat -c '%a %U' {env} {project.service}-db {project.service}-db/data | sed 's/ .*db/ X/'; "
-                      f"cat {env}").stdout
+                host, f"stat -c '%a %U %n' {env} {base} {base}/data {base}/extra {base}/etc/note.txt "
+                      f"{base}/docker-entrypoint-initdb.d/init.sql | sed 's/demo[0-9a-f]*/SERVICE/g'; "
+                      f"cat {env} {base}/etc/note.txt {base}/docker-entrypoint-initdb.d/init.sql").stdout
         assert files[by_kamal.service] == files[by_shipdeck.service]
-        assert files[by_shipdeck.service].startswith("600 root\n")
+        assert files[by_shipdeck.service].startswith("600 root .kamal/apps/SERVICE/env/accessories/db.env\n")
+        assert "-- note: a $b \"c\"\nselect 1;\n" in files[by_shipdeck.service]
         assert audit_lines(sandbox, host, by_shipdeck.service)[-1].endswith("Booted db accessory")
 
         again = shipdeck(by_shipdeck, "accessory", "boot", "db").stdout
