@@ -3,7 +3,7 @@
 #   make test   installs everything the tests need and runs the whole suite
 PYTHON ?= python3
 
-.PHONY: install deps test unit lint demo bench
+.PHONY: install deps test unit lint demo
 
 deps:
 	bash .ci/install-deps
@@ -22,5 +22,4 @@ lint:
 	$(PYTHON) -m ruff check .
 
 demo: deps install
-	shipdeck sandbox up
 	shipdeck sandbox demo

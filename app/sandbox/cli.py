@@ -35,3 +35,9 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
 
     env = with_dir(actions.add_parser("env", help="print shell exports for Kamal/docker against the sandbox"))
     env.set_defaults(handler="app.sandbox.commands:env")
+
+    demo = with_dir(actions.add_parser(
+        "demo", help="bring the fleet up and deploy the demo project to it with `shipdeck setup`"))
+    demo.add_argument("--hosts", type=int, default=layout.DEFAULT_HOSTS, metavar="N",
+                      help=f"number of hosts (default {layout.DEFAULT_HOSTS}, at least 3)")
+    demo.set_defaults(handler="app.sandbox.commands:demo")

@@ -19,7 +19,7 @@ def _print(line: str) -> None:
 
 
 def missing_action(args: argparse.Namespace) -> int:
-    raise UsageError("sandbox: choose an action: up, status, down, env (see `shipdeck sandbox --help`)")
+    raise UsageError("sandbox: choose an action: up, status, down, env, demo (see `shipdeck sandbox --help`)")
 
 
 def up(args: argparse.Namespace) -> int:
@@ -39,4 +39,33 @@ def status(args: argparse.Namespace) -> int:
 def env(args: argparse.Namespace) -> int:
     for line in fleet.env_lines(_root(args)):
         print(line)
+    return 0
+
+
+def demo(args: argparse.Namespace) -> int:
+    """`sandbox up`, then `shipdeck setup` of the demo project, then where to look."""
+    from app import cli
+    from app.sandbox import registries
+
+    if args.hosts < 3:
+        raise UsageError("sandbox demo: the demo project needs at least 3 hosts")
+    root = _root(args)
+    fleet.up(root, args.hosts, _print)
+    project = layout.demo_project_dir(root)
+    if not (project / "config" / "deploy.yml").is_file():
+        raise UsageError(f"sandbox demo: no demo project in {project}")
+    # The demo's .kamal/secrets reads these from the environment, as a CI job would provide them.
+    os.environ["KAMAL_REGISTRY_PASSWORD"] = registries.password_path(root).read_text().strip()
+    os.environ["POSTGRES_PASSWORD"] = registries.postgres_password_path(root).read_text().strip()
+    os.chdir(project)
+    _print(f"Deploying the demo project in {project} with `shipdeck setup`...")
+    status = cli.main(["setup"])
+    if status != 0:
+        return status
+    web = [layout.host_address(1), layout.host_address(2)]
+    _print("")
+    _print("The demo app is live:")
+    for address in web:
+        _print(f"  curl http://{address}/")
+    _print(f"  cd {project} && shipdeck app details   # or: shipdeck app logs, shipdeck accessory details all")
     return 0
