@@ -11,9 +11,11 @@ deps:
 install:
 	$(PYTHON) -m pip install -q -e '.[test]'
 
+# pytest exits 5 when it collected no test: that is a failure here, never a pass.
 test: deps install
 	$(PYTHON) -m ruff check .
-	$(PYTHON) -m pytest -p no:cacheprovider
+	$(PYTHON) -m pytest -p no:cacheprovider; status=$$?; \
+	  if [ $$status -eq 5 ]; then echo "pytest collected no tests" >&2; exit 1; fi; exit $$status
 
 unit: install
 	$(PYTHON) -m pytest -p no:cacheprovider tests/unit
