@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
+import json
+import os
 import signal
 import time
 from collections.abc import Awaitable, Callable
@@ -142,9 +145,29 @@ async def _run_body(run: Run, body: Body) -> Any:
     finally:
         for signum in installed:
             loop.remove_signal_handler(signum)
+        _write_stats(run, time.monotonic() - began)
         await run.pool.close()
     run.events.emit(RunFinished(ok=True, duration=time.monotonic() - began))
     return result
+
+
+STATS_FILE_ENV = "SHIPDECK_STATS_FILE"
+
+
+def _write_stats(run: Run, duration: float) -> None:
+    """What crossed the network, as JSON in $SHIPDECK_STATS_FILE (benchmarks read it)."""
+    path = os.environ.get(STATS_FILE_ENV)
+    if not path:
+        return
+    per_host = {host: dataclasses.asdict(stats) for host, stats in run.pool.stats_by_host().items()}
+    total = run.pool.stats
+    report = {"command": " ".join(part for part in (run.command, run.subcommand) if part),
+              "duration": round(duration, 3), "ssh_connections": total.connections,
+              "remote_round_trips": total.round_trips, "commands": total.commands,
+              "file_operations": total.file_operations, "docker_requests": total.docker_requests,
+              "hosts": per_host}
+    with open(path, "w") as handle:
+        json.dump(report, handle, indent=2)
 
 
 def execute(run: Run, body: Body) -> int:

@@ -1,0 +1,177 @@
+"""Deploy speed, Kamal 2.11 vs shipdeck, side by side on the same sandbox hosts.
+
+    python bench/deploy_speed.py                 # 1, 3 and 10 hosts, 3 rounds each
+    python bench/deploy_speed.py --sizes 1,3 --rounds 2
+
+For each size N it writes a project with a `web` role on the first N sandbox hosts (behind
+kamal-proxy, health check every second), pushes its image once, deploys it once with Kamal (so
+both tools start from the same state), then times `kamal deploy -P` and `shipdeck deploy -P` of
+that pre-pushed version in alternating order. It prints the median wall times, the ratio
+shipdeck/Kamal (target: at most 0.5 at every size, growing less than linearly with hosts), SSH
+connections opened per run (from the hosts' sshd logs) and remote round trips (Kamal: the commands
+it logs with -v; shipdeck: commands + file operations + Docker API requests, from its stats file).
+
+Needs root and the sandbox (`shipdeck sandbox up --hosts N` is run for the largest size; it
+replaces a smaller fleet's host count but keeps what runs). Do not run tests on the sandbox at the
+same time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from app.sandbox import fleet, layout, registries  # noqa: E402
+
+TARGET_RATIO = 0.5
+
+
+def sandbox_env(root: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(DOCKER_CONFIG=str(layout.docker_config_dir(root)),
+               KAMAL_REGISTRY_PASSWORD=registries.password_path(root).read_text().strip(),
+               POSTGRES_PASSWORD=registries.postgres_password_path(root).read_text().strip())
+    env.pop("DOCKER_HOST", None)
+    return env
+
+
+def write_project(root: Path, size: int, workdir: Path) -> Path:
+    """A copy of the demo project's app with only a web role on the first `size` hosts."""
+    project = workdir / f"bench{size}"
+    shutil.copytree(layout.demo_project_dir(root), project, ignore=shutil.ignore_patterns(".git"))
+    service = f"bench{size}"
+    hosts = "\n".join(f"    - {layout.host_address(i)}" for i in range(1, size + 1))
+    (project / "config" / "deploy.yml").write_text(f"""service: {service}
+image: bench/{service}
+servers:
+  web:
+    hosts:
+{hosts}
+proxy:
+  host: {service}.test
+  app_port: 80
+  healthcheck:
+    path: /up
+    interval: 1
+registry:
+  server: {layout.PRIVATE_REGISTRY}
+  username: {layout.REGISTRY_USERNAME}
+  password:
+    - KAMAL_REGISTRY_PASSWORD
+builder:
+  arch: amd64
+ssh:
+  user: root
+  config: {layout.ssh_config_path(root)}
+env:
+  clear:
+    BOOT_DELAY: "0"
+""")
+    (project / ".kamal").mkdir(exist_ok=True)
+    (project / ".kamal" / "secrets").write_text("KAMAL_REGISTRY_PASSWORD=$KAMAL_REGISTRY_PASSWORD\n")
+    for command in (["git", "init", "-q"], ["git", "add", "-A"],
+                    ["git", "-c", "user.name=bench", "-c", "user.email=bench@example.com",
+                     "commit", "-qm", "bench"]):
+        subprocess.run(command, cwd=project, check=True, capture_output=True)
+    return project
+
+
+def accepted_connections(root: Path, size: int) -> int:
+    total = 0
+    for index in range(1, size + 1):
+        log = layout.host_dir(root, index) / "log" / "sshd.log"
+        if log.exists():
+            total += log.read_text(errors="replace").count("Accepted publickey")
+    return total
+
+
+def timed(argv: list[str], project: Path, env: dict[str, str]) -> tuple[float, str]:
+    began = time.monotonic()
+    result = subprocess.run(argv, cwd=project, env=env, capture_output=True, text=True, check=False)
+    elapsed = time.monotonic() - began
+    if result.returncode != 0:
+        sys.exit(f"{' '.join(argv)} failed in {project}:\n{result.stdout[-3000:]}{result.stderr[-3000:]}")
+    return elapsed, result.stdout + result.stderr
+
+
+def measure(root: Path, size: int, rounds: int, workdir: Path) -> dict:
+    env = sandbox_env(root)
+    project = write_project(root, size, workdir)
+    shipdeck = [sys.executable, "-m", "app"]
+    timed([*shipdeck, "build", "push"], project, env)
+    timed(["kamal", "deploy", "-P"], project, env)  # both tools start from a deployed app
+    figures: dict[str, list[float]] = {"kamal": [], "shipdeck": []}
+    connections: dict[str, list[int]] = {"kamal": [], "shipdeck": []}
+    trips: dict[str, list[int]] = {"kamal": [], "shipdeck": []}
+    stats_file = workdir / "stats.json"
+    for round_number in range(rounds):
+        order = ("kamal", "shipdeck") if round_number % 2 == 0 else ("shipdeck", "kamal")
+        for tool in order:
+            before = accepted_connections(root, size)
+            if tool == "kamal":
+                elapsed, output = timed(["kamal", "deploy", "-P", "-v"], project, env)
+                trips[tool].append(len(re.findall(r"\bRunning\b.* on \S+", output)))
+            else:
+                stats_env = {**env, "SHIPDECK_STATS_FILE": str(stats_file)}
+                elapsed, _ = timed([*shipdeck, "deploy", "-P"], project, stats_env)
+                trips[tool].append(json.loads(stats_file.read_text())["remote_round_trips"])
+            figures[tool].append(elapsed)
+            connections[tool].append(accepted_connections(root, size) - before)
+    timed([*shipdeck, "app", "remove", f"--confirm=app.remove:bench{size}"], project, env)
+    kamal_time = statistics.median(figures["kamal"])
+    shipdeck_time = statistics.median(figures["shipdeck"])
+    return {"hosts": size, "kamal_s": kamal_time, "shipdeck_s": shipdeck_time,
+            "ratio": shipdeck_time / kamal_time,
+            "kamal_connections": statistics.median(connections["kamal"]),
+            "shipdeck_connections": statistics.median(connections["shipdeck"]),
+            "kamal_round_trips": statistics.median(trips["kamal"]),
+            "shipdeck_round_trips": statistics.median(trips["shipdeck"])}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="1,3,10", help="host counts (default 1,3,10)")
+    parser.add_argument("--rounds", type=int, default=3, help="timed deploys per tool and size (default 3)")
+    args = parser.parse_args()
+    sizes = sorted({int(size) for size in args.sizes.split(",")})
+    root = Path(os.environ.get("SHIPDECK_SANDBOX_DIR") or layout.DEFAULT_DIR)
+    fleet.up(root, max(max(sizes), layout.DEFAULT_HOSTS), lambda line: None)
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="shipdeck-bench-") as workdir:
+        for size in sizes:
+            rows.append(measure(root, size, args.rounds, Path(workdir)))
+            row = rows[-1]
+            print(f"measured {size} host(s): kamal {row['kamal_s']:.2f}s, shipdeck {row['shipdeck_s']:.2f}s",
+                  flush=True)
+    print()
+    print("deploy -P of a pre-pushed version (median of "
+          f"{args.rounds} rounds; round trips: Kamal's logged remote commands vs shipdeck's commands+files+API)")
+    print(f"{'hosts':>5} {'kamal s':>8} {'shipdeck s':>10} {'ratio':>6} {'ssh conns k/s':>14} {'round trips k/s':>16}")
+    for row in rows:
+        print(f"{row['hosts']:>5} {row['kamal_s']:>8.2f} {row['shipdeck_s']:>10.2f} {row['ratio']:>6.2f} "
+              f"{row['kamal_connections']:>6g}/{row['shipdeck_connections']:<7g} "
+              f"{row['kamal_round_trips']:>7g}/{row['shipdeck_round_trips']:<8g}")
+    if len(rows) > 1:
+        first, last = rows[0], rows[-1]
+        growth = last["shipdeck_s"] / first["shipdeck_s"]
+        print(f"shipdeck time grows {growth:.2f}x from {first['hosts']} to {last['hosts']} hosts "
+              f"({last['hosts'] / first['hosts']:.0f}x the hosts)")
+    worst = max(row["ratio"] for row in rows)
+    print(f"worst ratio {worst:.2f} (target at most {TARGET_RATIO})")
+    return 0 if worst <= TARGET_RATIO else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
