@@ -36,16 +36,6 @@ class BuildError(ShipdeckError):
     """The image could not be built or distributed."""
 
 
-# -- pre-connect ---------------------------------------------------------------------------------
-
-async def pre_connect(run: Run) -> None:
-    """The `pre-connect` hook, once per run, before anything connects (Kamal's pre_connect_if_required)."""
-    if getattr(run, "_pre_connect_done", False):
-        return
-    run._pre_connect_done = True  # type: ignore[attr-defined]
-    await run_hook(run, "pre-connect", secrets=True)
-
-
 # -- what the build needs ------------------------------------------------------------------------
 
 def buildx_reasons(run: Run, engine_arch: str | None) -> list[str]:
@@ -162,7 +152,7 @@ async def push(run: Run, *, no_cache: bool | None = None) -> PushResult:
     config.require_version()
     if no_cache is None:
         no_cache = bool(run.options.extra.get("no_cache"))
-    await pre_connect(run)
+    await run.pool.first_connect()  # the pre-connect hook, as Kamal runs it before a build (remote builders)
     async with LocalDocker() as docker:
         engine_arch = await docker.architecture()
         reasons = buildx_reasons(run, engine_arch)
@@ -299,7 +289,6 @@ async def pull(run: Run) -> None:
     """Pull the version's image onto the app hosts (mirrors seeded first) and check its `service` label."""
     config = run.config
     config.require_version()
-    await pre_connect(run)
     hosts = app_hosts(run)
     if config.registry.local:
         raise BuildError(f"Pulling from a local registry ({config.registry.server}) needs its port forwarded "

@@ -74,3 +74,14 @@ async def run_hook(run: Run, name: str, *, secrets: bool = False, hosts: str | N
         if status != 0:
             output = "\n".join(lines)
             raise HookFailed(f"Hook `{name}` failed:\n{output}")
+
+
+async def pre_connect(run: Run) -> None:
+    """Kamal's `pre_connect_if_required`: the `pre-connect` hook, with the secrets.
+
+    The session makes this the host pool's first-connect callback, so it runs once per run, right
+    before the first SSH connection. Code that must run it before a connection is opened another
+    way (the build, which may use a remote builder; `exec -i` over `ssh -t`) awaits
+    `run.pool.first_connect()`, which runs it at most once as well.
+    """
+    await run_hook(run, "pre-connect", secrets=True)

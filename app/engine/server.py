@@ -69,9 +69,6 @@ async def bootstrap(run: Run) -> None:
 
 async def execute(run: Run, command: str) -> dict[str, str]:
     """`server exec CMD` on every targeted host: audit `Executed cmd '<c>' on <host>`, output per host."""
-    from app.engine.build import pre_connect
-
-    await pre_connect(run)
     hosts = run.target_hosts()
     run.notice(f"Running '{command}' on {', '.join(hosts)}...")
     outputs: dict[str, str] = {}

@@ -1,8 +1,9 @@
 """From command-line arguments to a finished run: config, secrets, hosts, events, signals.
 
-Every engine command goes through `execute()`: it loads the config and secrets, opens no
-connection until a step needs one, renders events, turns SIGINT/SIGTERM into a cancellation (so
-`finally` blocks release the deploy lock), closes every connection and returns the exit status.
+Every engine command goes through `execute()` (the CLI's through `run_command()`): it loads the
+config and secrets, opens no connection until a step needs one (the `pre-connect` hook runs right
+before the first), renders events, turns SIGINT/SIGTERM into a cancellation (so `finally` blocks
+release the deploy lock), closes every connection and returns the exit status.
 """
 
 from __future__ import annotations
@@ -14,13 +15,14 @@ import json
 import os
 import signal
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from app.config import load_config
 from app.config.model import Config
 from app.engine.confirm import Confirmer, FlagConfirmer
 from app.engine.events import EventLog, EventSink, RunFinished, RunStarted
+from app.engine.hooks import pre_connect
 from app.engine.runner import Run, RunOptions
 from app.engine.targets import Targets
 from app.errors import EXIT_FAILURE, EXIT_OK, ShipdeckError
@@ -105,9 +107,11 @@ def build_run(
         events.subscribe(sink)
     pool = HostPool(lambda host: ssh_target(config, host, secrets),
                     max_concurrent_starts=config.sshkit.max_concurrent_starts)
-    return Run(config=config, secrets=secrets, pool=pool, events=events,
-               confirmer=confirmer or FlagConfirmer(getattr(args, "confirm", None) or ()),
-               options=options, targets=targets, command=command, subcommand=subcommand)
+    run = Run(config=config, secrets=secrets, pool=pool, events=events,
+              confirmer=confirmer or FlagConfirmer(getattr(args, "confirm", None) or ()),
+              options=options, targets=targets, command=command, subcommand=subcommand)
+    pool.on_first_connect = lambda: pre_connect(run)
+    return run
 
 
 async def _run_body(run: Run, body: Body) -> Any:
@@ -176,3 +180,31 @@ def execute(run: Run, body: Body) -> int:
     if isinstance(result, int) and not isinstance(result, bool):
         return result
     return EXIT_OK if result is not False else EXIT_FAILURE
+
+
+def run_command(args: argparse.Namespace, command: str, subcommand: str | None, body: Body) -> int:
+    """A CLI command: build the run (config, secrets, hosts), render its events as plain lines, execute `body`."""
+    from app.headless.plain import PlainRenderer
+
+    renderer = PlainRenderer(verbose=bool(getattr(args, "verbose", False)), quiet=bool(getattr(args, "quiet", False)))
+    run = build_run(args, command=command, subcommand=subcommand, sinks=(renderer,))
+    run.options.extra["args"] = args
+    return execute(run, body)
+
+
+def puts_by_host(run: Run, host: str, output: str | Sequence[str], *, type: str = "App",
+                 quiet: bool | None = None) -> None:
+    """Kamal's `puts_by_host`: `<type> Host: <host>` (not with -q), the output, then a blank line.
+
+    `quiet` defaults to -q; Kamal's `proxy logs` prints the header even then (it passes no `quiet`).
+    """
+    lines = output.rstrip("\n").splitlines() if isinstance(output, str) else list(output)
+    if not (run.options.quiet if quiet is None else quiet):
+        run.notice(f"{type} Host: {host}", level="result")
+    for line in [*(lines or [""]), ""]:
+        run.notice(line, level="result")
+
+
+def log_timestamps(args: argparse.Namespace) -> bool:
+    """Kamal's `-T` skips timestamps (they are on by default)."""
+    return not bool(getattr(args, "timestamps", False))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from app.remote.host import RemoteHost, RemoteStats
 from app.remote.ssh import SSHTarget
@@ -12,15 +12,43 @@ MAX_CONCURRENT_STARTS = 30  # Kamal's sshkit.max_concurrent_starts default
 
 
 class HostPool:
-    def __init__(self, target_for: Callable[[str], SSHTarget], max_concurrent_starts: int = MAX_CONCURRENT_STARTS):
+    """Hosts by name. `on_first_connect` (if set) is awaited once, before the pool's first SSH connection."""
+
+    def __init__(self, target_for: Callable[[str], SSHTarget], max_concurrent_starts: int = MAX_CONCURRENT_STARTS,
+                 on_first_connect: Callable[[], Awaitable[None]] | None = None):
         self._target_for = target_for
         self._hosts: dict[str, RemoteHost] = {}
         self._starts = asyncio.Semaphore(max_concurrent_starts)
+        self.on_first_connect = on_first_connect
+        self._first_connect_lock = asyncio.Lock()
+        self._first_connect_done = False
+        self._first_connect_error: Exception | None = None
 
     def __getitem__(self, host: str) -> RemoteHost:
         if host not in self._hosts:
-            self._hosts[host] = _LimitedStartHost(self._target_for(host), self._starts)
+            self._hosts[host] = _LimitedStartHost(self._target_for(host), self._starts, self.first_connect)
         return self._hosts[host]
+
+    async def first_connect(self) -> None:
+        """Await `on_first_connect` once for the whole pool (concurrent callers wait for it).
+
+        Every pooled host calls this before opening its connection; work that reaches a host another
+        way (e.g. `ssh -t` replacing this process) calls it itself. If the callback failed, every
+        later call raises that same error instead of running it again.
+        """
+        async with self._first_connect_lock:
+            if self._first_connect_error is not None:
+                raise self._first_connect_error
+            if self._first_connect_done:
+                return
+            self._first_connect_done = True
+            if self.on_first_connect is None:
+                return
+            try:
+                await self.on_first_connect()
+            except Exception as error:
+                self._first_connect_error = error
+                raise
 
     @property
     def stats(self) -> RemoteStats:
@@ -38,14 +66,18 @@ class HostPool:
 
 
 class _LimitedStartHost(RemoteHost):
-    """A RemoteHost whose connection handshake waits for a slot, like sshkit's start limit."""
+    """A RemoteHost whose connection handshake waits for the pool's first-connect callback and then for a
+    slot, like sshkit's start limit."""
 
-    def __init__(self, target: SSHTarget, starts: asyncio.Semaphore) -> None:
+    def __init__(self, target: SSHTarget, starts: asyncio.Semaphore,
+                 before_connecting: Callable[[], Awaitable[None]]) -> None:
         super().__init__(target)
         self._starts = starts
+        self._before_connecting = before_connecting
 
     async def connection(self):  # type: ignore[override]
         if self._connection is not None:
             return self._connection
+        await self._before_connecting()
         async with self._starts:
             return await super().connection()

@@ -6,8 +6,8 @@ import argparse
 import sys
 
 from app.engine import accessories
-from app.engine.command_runner import log_timestamps, run_command
 from app.engine.runner import Run
+from app.engine.session import log_timestamps, puts_by_host, run_command
 from app.errors import UsageError
 
 
@@ -42,12 +42,7 @@ def details(args: argparse.Namespace) -> int:
     async def body(run: Run) -> None:
         results = await accessories.details(run, args.name)
         for (name, host), lines in results.items():
-            if not run.options.quiet:
-                run.notice(f"Accessory {name} Host: {host}", level="result")
-            for line in lines:
-                run.notice(line, level="result")
-            if not run.options.quiet:
-                run.notice("", level="result")
+            puts_by_host(run, host, lines, type=f"Accessory {name}")
 
     return run_command(args, "accessory", "details", body)
 
@@ -83,6 +78,7 @@ def exec_(args: argparse.Namespace) -> int:
         stdin = sys.stdin.buffer.read()  # `-i` with piped input: fed to the command (e.g. SQL to psql)
 
     async def body(run: Run) -> None:
+        await run.pool.first_connect()  # Kamal's `exec` runs pre-connect first, whichever way it reaches the host
         if args.interactive and stdin is None:
             from app.engine import server
 
@@ -104,10 +100,7 @@ def exec_(args: argparse.Namespace) -> int:
         run.notice(f"Launching command from {where} container...")
         outputs = await accessories.execute(run, args.name, command, reuse=args.reuse, stdin=stdin)
         for host, output in outputs.items():
-            if not run.options.quiet:
-                run.notice(f"App Host: {host}", level="result")
-            for line in output.rstrip("\n").splitlines():
-                run.notice(line, level="result")
+            puts_by_host(run, host, output)
 
     return run_command(args, "accessory", "exec", body)
 

@@ -13,9 +13,9 @@ from app.engine import deploy as flows
 from app.engine.app_host import AppOnHost
 from app.engine.confirm import ConfirmationRequest, Effect
 from app.engine.deploy import boot_app, using_version
-from app.engine.deploy_session import puts_by_host, run_command
 from app.engine.lock import held
 from app.engine.runner import Run
+from app.engine.session import log_timestamps, puts_by_host, run_command
 from app.errors import UsageError
 from app.remote import app_docker
 
@@ -173,6 +173,7 @@ def exec_(args: argparse.Namespace) -> int:
     env = _env_option(args.env)
 
     async def body(run: Run) -> int:
+        await run.pool.first_connect()  # Kamal's `exec` runs pre-connect first, whichever way it reaches the host
         if args.interactive:
             return await _exec_interactive(run, command, env, reuse=args.reuse)
         if args.reuse:
@@ -264,7 +265,7 @@ def ssh_argv(run: Run, host: str, remote_command: str) -> list[str]:
 
 
 def logs(args: argparse.Namespace) -> int:
-    timestamps = not args.timestamps  # Kamal's -T skips the timestamps it shows by default
+    timestamps = log_timestamps(args)
 
     async def body(run: Run) -> None:
         if args.follow:

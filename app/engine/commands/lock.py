@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 
 from app.engine import lock as deploy_lock
-from app.engine.deploy_session import run_command
 from app.engine.runner import Run
+from app.engine.session import run_command
 
 
 def acquire(args: argparse.Namespace) -> int:

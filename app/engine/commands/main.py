@@ -6,8 +6,8 @@ import argparse
 
 from app import contract
 from app.engine import deploy as flows
-from app.engine.deploy_session import puts_by_host, run_command
 from app.engine.runner import Run
+from app.engine.session import puts_by_host, run_command
 
 AUDIT_LINES = 50
 
@@ -33,16 +33,16 @@ def details(args: argparse.Namespace) -> int:
         from app.engine.commands.app import show_details
 
         await _show(run, run.targets.proxy_hosts, f"docker ps --filter 'name=^{contract.PROXY_CONTAINER}$'",
-                    "Proxy Host")
+                    "Proxy")
         await show_details(run)
         for accessory in run.config.accessories:
             hosts = [host for host in accessory.hosts if host in run.target_hosts()]
-            await _show(run, hosts, f"docker ps --filter label=service={accessory.service_name}", "Accessory Host")
+            await _show(run, hosts, f"docker ps --filter label=service={accessory.service_name}", "Accessory")
 
     return run_command(args, "details", None, body)
 
 
-async def _show(run: Run, hosts: list[str], command: str, label: str) -> None:
+async def _show(run: Run, hosts: list[str], command: str, type: str) -> None:
     """Run a read-only docker listing on each host and print it grouped by host."""
 
     async def one(host: str) -> str:
@@ -51,7 +51,7 @@ async def _show(run: Run, hosts: list[str], command: str, label: str) -> None:
 
     outputs = await run.on_hosts(hosts, one)
     for host in hosts:
-        puts_by_host(run, host, outputs[host], label=label)
+        puts_by_host(run, host, outputs[host], type=type)
 
 
 def audit(args: argparse.Namespace) -> int:

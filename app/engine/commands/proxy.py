@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 
 from app.engine import proxy_ops
-from app.engine.command_runner import log_timestamps, run_command, show_by_host
 from app.engine.runner import Run
+from app.engine.session import log_timestamps, puts_by_host, run_command
 
 
 def boot(args: argparse.Namespace) -> int:
@@ -34,7 +34,8 @@ def restart(args: argparse.Namespace) -> int:
 
 def details(args: argparse.Namespace) -> int:
     async def body(run: Run) -> None:
-        show_by_host(run, await proxy_ops.details(run), "Proxy")
+        for host, lines in (await proxy_ops.details(run)).items():
+            puts_by_host(run, host, lines, type="Proxy")
 
     return run_command(args, "proxy", "details", body)
 
@@ -45,8 +46,8 @@ def logs(args: argparse.Namespace) -> int:
                                        grep_options=args.grep_options, timestamps=log_timestamps(args),
                                        follow=args.follow,
                                        on_line=(lambda line: print(line, flush=True)) if args.follow else None)
-        if results:
-            show_by_host(run, results, "Proxy")
+        for host, lines in (results or {}).items():
+            puts_by_host(run, host, lines, type="Proxy", quiet=False)  # Kamal's proxy logs: the header even with -q
 
     return run_command(args, "proxy", "logs", body)
 

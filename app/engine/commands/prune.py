@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from app.engine import prune as pruning
-from app.engine.deploy_session import run_command
+from app.engine.session import run_command
 
 
 def all_(args: argparse.Namespace) -> int:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 
 from app.engine import registry_ops
-from app.engine.command_runner import run_command
 from app.engine.runner import Run
+from app.engine.session import run_command
 from app.errors import UsageError
 
 

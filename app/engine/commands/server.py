@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 
 from app.engine import server
-from app.engine.command_runner import run_command, show_by_host
 from app.engine.runner import Run
+from app.engine.session import puts_by_host, run_command
 from app.errors import UsageError
 
 
@@ -24,6 +24,7 @@ def exec_(args: argparse.Namespace) -> int:
         raise UsageError("server exec needs a command")
 
     async def body(run: Run) -> None:
+        await run.pool.first_connect()  # Kamal's `exec` runs pre-connect first, whichever way it reaches the host
         if args.interactive:
             host = run.targets.primary_host
             run.notice(f"Running '{command}' on {host} interactively...")
@@ -31,6 +32,7 @@ def exec_(args: argparse.Namespace) -> int:
             server.exec_interactive(run, host, command)
             return
         outputs = await server.execute(run, command)
-        show_by_host(run, outputs, "App")
+        for host, output in outputs.items():
+            puts_by_host(run, host, output)
 
     return run_command(args, "server", "exec", body)
