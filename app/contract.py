@@ -11,6 +11,8 @@ import re
 import secrets as _random
 from collections.abc import Iterable, Mapping
 
+from app.rubyish import dump, present, to_s
+
 MINIMUM_PROXY_VERSION = "v0.9.2"
 PROXY_CONTAINER = "kamal-proxy"
 PROXY_IMAGE = "basecamp/kamal-proxy"
@@ -190,56 +192,16 @@ def tls_path(service: str, destination: str | None, filename: str, role: str | N
 
 _ASCII_RUNS = re.compile(r"[\x00-\x7f]+|[^\x00-\x7f]+")
 _DOLLAR_WITHOUT_EXPANSION = re.compile(r"\$(?!\{[^}]*\})")
-_LETTER_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t", "\f": "\\f", "\v": "\\v", "\b": "\\b",
-                   "\a": "\\a", "\x1b": "\\e", '"': '\\"', "\\": "\\\\"}
-
-
-def ruby_dump(text: str) -> str:
-    """Ruby's `String#dump` for an ASCII string: double-quoted, with Ruby's escapes."""
-    out = ['"']
-    for index, char in enumerate(text):
-        if char in _LETTER_ESCAPES:
-            out.append(_LETTER_ESCAPES[char])
-        elif char == "#" and text[index + 1:index + 2] in ("$", "@", "{"):
-            out.append("\\#")
-        elif " " <= char <= "~":
-            out.append(char)
-        else:
-            out.append(f"\\x{ord(char):02X}")
-    out.append('"')
-    return "".join(out)
-
-
-def to_s(value: object) -> str:
-    if value is None:
-        return ""
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
-    return str(value)
-
-
 def escape_shell_value(value: object) -> str:
     """Kamal::Utils.escape_shell_value: each ASCII run dumped, backticks and bare `$` escaped."""
     parts = []
     for run in _ASCII_RUNS.findall(to_s(value)):
         if run.isascii():
-            dumped = ruby_dump(run).replace("`", "\\`")
+            dumped = dump(run).replace("`", "\\`")
             parts.append(_DOLLAR_WITHOUT_EXPANSION.sub(r"\\$", dumped))
         else:
             parts.append(run)
     return "".join(parts)
-
-
-def _present(value: object) -> bool:
-    if value is None or value is False:
-        return False
-    if isinstance(value, str):
-        return value.strip() != ""
-    if isinstance(value, list | tuple | dict | Mapping):
-        return len(value) > 0
-    return True
 
 
 def argumentize(argument: str, attributes: Mapping[str, object] | Iterable[str] | str,
@@ -258,7 +220,7 @@ def argumentize(argument: str, attributes: Mapping[str, object] | Iterable[str] 
         pairs = [(item, None) for item in attributes]
     args: list[str] = []
     for key, value in pairs:
-        if _present(value):
+        if present(value):
             args += [argument, f"{to_s(key)}={escape_shell_value(value)}"]
         elif value is False:
             args += [argument, f"{to_s(key)}=false"]
@@ -289,7 +251,7 @@ def optionize(args: Mapping[str, object], with_: str | None = None, escape: bool
 
 def logging_args(driver: str | None, options: Mapping[str, object]) -> list[str]:
     """Kamal::Configuration::Logging#args (default: `--log-opt max-size="10m"`)."""
-    if _present(driver) or _present(options):
+    if present(driver) or present(options):
         return optionize({"log-driver": driver} if driver is not None else {}) + argumentize("--log-opt", options)
     return argumentize("--log-opt", {"max-size": DEFAULT_LOG_MAX_SIZE})
 
@@ -305,7 +267,7 @@ def _env_file_escape(value: object) -> str:
     parts = []
     for run in _ASCII_RUNS.findall(to_s(value)):
         if run.isascii():
-            parts.append(re.sub(r"\\#", "#", re.sub(r'\\"', '"', ruby_dump(run)[1:-1])))
+            parts.append(re.sub(r"\\#", "#", re.sub(r'\\"', '"', dump(run)[1:-1])))
         else:
             parts.append(run)
     return "".join(parts)

@@ -34,7 +34,6 @@ from app.config.model import (
     Sshkit,
     frozen,
 )
-from app.config.rubyish import blank, present, to_s, truthy
 from app.config.validate import (
     AccessoryValidator,
     AliasValidator,
@@ -50,6 +49,7 @@ from app.config.validate import (
 )
 from app.config.yamlsource import LocatedDict, locate
 from app.errors import ConfigError
+from app.rubyish import blank, present, to_s, truthy
 
 PathT = tuple[object, ...]
 

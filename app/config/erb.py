@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from app.errors import ConfigError
+from app.rubyish import blank, to_s, truthy
 
 SUPPORTED = (
     "shipdeck's ERB understands ENV[...], ENV.fetch(...), if/elsif/else/unless/end on them, "
@@ -225,16 +226,16 @@ def _string_literal(code: str, index: int) -> tuple[str, int]:
 _Expr = Callable[["_Context"], object]
 
 _STRING_METHODS: dict[str, Callable[[object], object]] = {
-    "to_s": lambda value: _to_s(value),
+    "to_s": lambda value: to_s(value),
     "strip": lambda value: _str_only(value, "strip").strip(" \t\n\v\f\r\0"),
     "chomp": lambda value: _chomp(_str_only(value, "chomp")),
     "downcase": lambda value: _str_only(value, "downcase").lower(),
     "upcase": lambda value: _str_only(value, "upcase").upper(),
     "empty?": lambda value: _str_only(value, "empty?") == "",
     "nil?": lambda value: value is None,
-    "blank?": lambda value: _blank(value),
-    "present?": lambda value: not _blank(value),
-    "presence": lambda value: None if _blank(value) else value,
+    "blank?": lambda value: blank(value),
+    "present?": lambda value: not blank(value),
+    "presence": lambda value: None if blank(value) else value,
 }
 
 
@@ -254,24 +255,6 @@ def _chomp(text: str) -> str:
         if text.endswith(ending):
             return text[: -len(ending)]
     return text
-
-
-def _blank(value: object) -> bool:
-    return value is None or value is False or (isinstance(value, str) and value.strip() == "")
-
-
-def _to_s(value: object) -> str:
-    if value is None:
-        return ""
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
-    return str(value)
-
-
-def _truthy(value: object) -> bool:
-    return value is not None and value is not False
 
 
 class _Parser:
@@ -302,7 +285,7 @@ class _Parser:
         while self.peek("op", "||"):
             self.index += 1
             right = self.and_expr()
-            left = (lambda a, b: lambda ctx: a(ctx) if _truthy(a(ctx)) else b(ctx))(left, right)
+            left = (lambda a, b: lambda ctx: a(ctx) if truthy(a(ctx)) else b(ctx))(left, right)
         return left
 
     def and_expr(self) -> _Expr:
@@ -310,14 +293,14 @@ class _Parser:
         while self.peek("op", "&&"):
             self.index += 1
             right = self.not_expr()
-            left = (lambda a, b: lambda ctx: b(ctx) if _truthy(value := a(ctx)) else value)(left, right)
+            left = (lambda a, b: lambda ctx: b(ctx) if truthy(value := a(ctx)) else value)(left, right)
         return left
 
     def not_expr(self) -> _Expr:
         if self.peek("op", "!"):
             self.index += 1
             inner = self.not_expr()
-            return lambda ctx: not _truthy(inner(ctx))
+            return lambda ctx: not truthy(inner(ctx))
         return self.comparison()
 
     def comparison(self) -> _Expr:
@@ -445,7 +428,7 @@ def _structure(tokens: list[_Token], file: str) -> list:
             if keyword in ("if", "unless"):
                 condition = _compile(match.group(2), file, token.line)
                 if keyword == "unless":
-                    condition = (lambda inner: lambda ctx: not _truthy(inner(ctx)))(condition)
+                    condition = (lambda inner: lambda ctx: not truthy(inner(ctx)))(condition)
                 statement = _If([_Branch(condition, token.line)], token.line)
                 body.append(statement)
                 stack.append((statement, body))
@@ -526,11 +509,11 @@ def _run(nodes: list, context: _Context, writer: _Writer) -> None:
             writer.write(node.text, node.line, advance=True)
         elif isinstance(node, _Output):
             context.line = node.line
-            writer.write(_to_s(_evaluate(node.expression, context)), node.line, advance=False)
+            writer.write(to_s(_evaluate(node.expression, context)), node.line, advance=False)
         else:
             for branch in node.branches:
                 context.line = branch.line
-                if branch.condition is None or _truthy(_evaluate(branch.condition, context)):
+                if branch.condition is None or truthy(_evaluate(branch.condition, context)):
                     _run(branch.body, context, writer)
                     break
 

@@ -11,7 +11,7 @@ import re
 from collections.abc import Sequence
 
 from app.config import schema
-from app.config.rubyish import blank, is_string_like, present, to_s, truthy
+from app.rubyish import blank, is_string_like, present, to_s, truthy
 
 Path = tuple[object, ...]
 

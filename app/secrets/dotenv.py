@@ -28,6 +28,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
+from app import rubyish
 from app.errors import SecretsError
 from app.secrets import rubytext
 
@@ -212,7 +213,7 @@ class FileParser:
         for assignment in assignments(self.text):
             if not assignment.defines:
                 if assignment.key not in self.values:
-                    message = f"Line {rubytext.inspect(assignment.text)} has an unset variable"
+                    message = f"Line {rubyish.inspect(assignment.text)} has an unset variable"
                     raise DotenvError(message, file=self.file, line=assignment.line)
                 continue
             try:

@@ -39,28 +39,6 @@ def is_blank(value: str | None) -> bool:
     return value is None or not value.strip(WHITESPACE)
 
 
-_INSPECT_ESCAPES = {
-    '"': '\\"', "\\": "\\\\", "\n": "\\n", "\t": "\\t", "\r": "\\r", "\f": "\\f",
-    "\v": "\\v", "\b": "\\b", "\a": "\\a", "\x1b": "\\e", "#": "#",
-}
-
-
-def inspect(text: str) -> str:
-    """Ruby `String#inspect` (close enough for error messages)."""
-    out = ['"']
-    for index, char in enumerate(text):
-        if char == "#" and text[index + 1 : index + 2] in ("{", "$", "@"):
-            out.append("\\#")
-        elif char in _INSPECT_ESCAPES:
-            out.append(_INSPECT_ESCAPES[char])
-        elif ord(char) < 0x20 or ord(char) == 0x7F:
-            out.append(f"\\x{ord(char):02X}")
-        else:
-            out.append(char)
-    out.append('"')
-    return "".join(out)
-
-
 # --- Shellwords ---------------------------------------------------------------------------------
 
 _SHELL_TOKEN = re.compile(

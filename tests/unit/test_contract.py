@@ -102,3 +102,11 @@ def test_local_registry_rule() -> None:
     assert not contract.is_local_registry("localhost")
     assert not contract.is_local_registry("registry.example.com")
     assert not contract.is_local_registry(None)
+
+
+def test_ruby_dump_and_inspect_differ_only_outside_printable_ascii() -> None:
+    from app import rubyish
+
+    # Both as Ruby 3.3 (Kamal 2.11's) prints them
+    assert rubyish.dump("\x01\x7f\u00e9#{x}\x1b") == '"\\x01\\x7F\\u00E9\\#{x}\\e"'
+    assert rubyish.inspect("\u00e91#{x}\x1b") == '"\u00e91\\#{x}\\e"'
