@@ -14,7 +14,7 @@ import shlex
 
 from app import contract
 from app.config.model import Accessory, Config
-from app.engine import audit, lock, registry_ops
+from app.engine import app_commands, audit, lock, registry_ops
 from app.engine.confirm import ConfirmationRequest, Effect
 from app.engine.proxy_ops import container_logs, deploy_args, follow_logs, remove_tree
 from app.engine.runner import Run
@@ -374,18 +374,8 @@ async def details(run: Run, name: str) -> dict[tuple[str, str], list[str]]:
 
 def logs_command(accessory: Accessory, *, since: str | None, lines: int | None, timestamps: bool,
                  grep: str | None, grep_options: str | None) -> str:
-    parts = ["docker", "logs", accessory.service_name]
-    if since:
-        parts.append(f" --since {since}")
-    if lines:
-        parts.append(f" --tail {lines}")
-    if timestamps:
-        parts.append("--timestamps")
-    parts.append("2>&1")
-    command = " ".join(parts)
-    if grep:
-        command += f" | grep '{grep}'" + (f" {grep_options}" if grep_options else "")
-    return command
+    return app_commands.docker_logs_command(accessory.service_name, since=since, lines=lines, timestamps=timestamps,
+                                            grep=grep, grep_options=grep_options, padded=True)
 
 
 async def logs(run: Run, name: str, *, since: str | None = None, lines: int | None = None,

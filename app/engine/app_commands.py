@@ -203,6 +203,21 @@ def logs(source: str, *, timestamps: bool = True, since: str | None = None, line
     return command
 
 
+def docker_logs_command(container: str, *, since: str | None, lines: int | None, timestamps: bool,
+                        grep: str | None, grep_options: str | None = None, padded: bool = False) -> str:
+    """Kamal's accessory and proxy `logs`: `docker logs NAME [--since S] [--tail N] [--timestamps] 2>&1 [| grep]`.
+
+    Kamal::Commands::Accessory#logs writes `" --since #{since}"` and `" --tail #{lines}"` with a
+    leading space (so two spaces before each in its command); `padded=True` keeps that byte for byte.
+    """
+    pad = " " if padded else ""
+    command = join(["docker", "logs", container, f"{pad}--since {since}" if since else None,
+                    f"{pad}--tail {lines}" if lines else None, "--timestamps" if timestamps else None, "2>&1"])
+    if grep:
+        command += f" | grep '{grep}'" + (f" {grep_options}" if grep_options else "")
+    return command
+
+
 # ---------------------------------------------------------------- kamal-proxy
 
 def proxy_deploy_options(config: Config, proxy: Proxy, role: Role | None, version: str) -> list[tuple[str, object]]:

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 
 from app import contract
 from app.config.model import Config, Proxy, ProxyRun
-from app.engine import audit, lock, registry_ops
+from app.engine import app_commands, audit, lock, registry_ops
 from app.engine.confirm import ConfirmationRequest, Effect
 from app.engine.hooks import run_hook
 from app.engine.runner import Run
@@ -374,22 +374,6 @@ async def details(run: Run) -> dict[str, list[str]]:
     return await run.on_hosts(proxy_hosts(run), one)
 
 
-def logs_command(*, since: str | None, lines: int | None, timestamps: bool, grep: str | None,
-                 grep_options: str | None = None) -> str:
-    parts = ["docker", "logs", contract.PROXY_CONTAINER]
-    if since:
-        parts.append(f"--since {since}")
-    if lines:
-        parts.append(f"--tail {lines}")
-    if timestamps:
-        parts.append("--timestamps")
-    parts.append("2>&1")
-    command = " ".join(parts)
-    if grep:
-        command += f" | grep '{grep}'" + (f" {grep_options}" if grep_options else "")
-    return command
-
-
 async def logs(run: Run, *, since: str | None = None, lines: int | None = None, grep: str | None = None,
                grep_options: str | None = None, timestamps: bool = True, follow: bool = False,
                on_line=None) -> dict[str, list[str]] | None:
@@ -403,8 +387,9 @@ async def logs(run: Run, *, since: str | None = None, lines: int | None = None, 
     if lines is None and not (since or grep):
         lines = 100
     return await container_logs(run, proxy_hosts(run), contract.PROXY_CONTAINER, step="proxy.logs",
-                                command=logs_command(since=since, lines=lines, timestamps=timestamps, grep=grep,
-                                                     grep_options=grep_options),
+                                command=app_commands.docker_logs_command(
+                                    contract.PROXY_CONTAINER, since=since, lines=lines, timestamps=timestamps,
+                                    grep=grep, grep_options=grep_options),
                                 since=since, lines=lines, timestamps=timestamps, grep=grep)
 
 

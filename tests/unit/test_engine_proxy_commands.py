@@ -102,3 +102,11 @@ def test_default_boot_run_is_the_plain_docker_run_when_no_boot_files_exist() -> 
         "kamal-proxy-config:/home/kamal-proxy/.config/kamal-proxy --volume "
         "$PWD/.kamal/proxy/apps-config:/home/kamal-proxy/.apps-config --publish 80:80 --publish 443:443 "
         "--log-opt max-size=10m basecamp/kamal-proxy:v0.9.2")
+
+
+def test_logs_command_matches_kamal() -> None:
+    from app.engine import app_commands
+
+    assert app_commands.docker_logs_command("kamal-proxy", since="5m", lines=100, timestamps=True,
+                                            grep="x", grep_options="-i") == (
+        "docker logs kamal-proxy --since 5m --tail 100 --timestamps 2>&1 | grep 'x' -i")
