@@ -15,22 +15,11 @@ from typing import Any
 
 import aiodocker
 
-from app.errors import ShipdeckError
+from app.remote.docker_errors import DockerCommandError, NotTranslatable, daemon_error
+from app.remote.engine_api import json_lines
 from app.remote.host import RemoteHost
 
 DOCKER_HUB_AUTH_SERVER = "https://index.docker.io/v1/"
-
-
-class DockerCommandError(ShipdeckError):
-    """A docker operation failed; the message reads like the docker CLI's error line."""
-
-    def __init__(self, message: str, *, status: int | None = None) -> None:
-        self.status = status
-        super().__init__(message)
-
-
-def daemon_error(message: str, status: int | None = None) -> DockerCommandError:
-    return DockerCommandError(f"Error response from daemon: {message}", status=status)
 
 
 @dataclass(frozen=True)
@@ -186,14 +175,10 @@ async def exec_in_container(host: RemoteHost, name: str, argv: list[str], *, std
                             env: Mapping[str, str] | None = None) -> tuple[int, str]:
     """`docker exec [-i] NAME CMD...`: (exit code, stdout then stderr); `stdin` is sent, then closed."""
     from app.remote import docker_streams
-    from app.remote.docker_errors import DockerCommandError as CliError
 
     docker = await host.docker()
-    try:
-        result = await docker_streams.exec_in_container(
-            docker, name, argv, stdin=stdin, env=[f"{key}={value}" for key, value in (env or {}).items()])
-    except CliError as error:
-        raise DockerCommandError(str(error), status=error.status) from error
+    result = await docker_streams.exec_in_container(
+        docker, name, argv, stdin=stdin, env=[f"{key}={value}" for key, value in (env or {}).items()])
     return int(result.exit_code or 0), result.stdout + result.stderr
 
 
@@ -250,7 +235,7 @@ async def pull_image(host: RemoteHost, image: str, auth: RegistryAuth | None = N
     headers = {"X-Registry-Auth": auth.header()} if auth else {}
     try:
         async with docker._query("images/create", "POST", params=params, headers=headers, timeout=None) as response:
-            async for line in _json_lines(response):
+            async for line in json_lines(response):
                 if "error" in line:
                     raise DockerCommandError(str(line.get("error")))
                 status = line.get("status")
@@ -258,19 +243,6 @@ async def pull_image(host: RemoteHost, image: str, auth: RegistryAuth | None = N
                     yield f"{line['id']}: {status}" if line.get("id") else str(status)
     except aiodocker.DockerError as error:
         _raise(error)
-
-
-async def _json_lines(response: Any) -> AsyncIterator[dict[str, Any]]:
-    """Items of a JSON progress stream (one object per line, possibly split across chunks)."""
-    buffer = b""
-    async for chunk in response.content.iter_any():
-        buffer += chunk
-        *complete, buffer = buffer.split(b"\n")
-        for raw in complete:
-            if raw.strip():
-                yield json.loads(raw)
-    if buffer.strip():
-        yield json.loads(buffer)
 
 
 async def engine_info(host: RemoteHost) -> dict[str, Any]:
@@ -292,8 +264,6 @@ async def run_container(host: RemoteHost, command: str, *, env_files: Mapping[st
     pull on a missing image, start; attached runs also wait and collect the output), else the same
     string over SSH (with `stdin` on the channel)."""
     from app.remote import docker_cli
-    from app.remote.docker_errors import DockerCommandError as CliError
-    from app.remote.docker_errors import NotTranslatable
     from app.remote.docker_run import translate_run_command
 
     try:
@@ -310,10 +280,7 @@ async def run_container(host: RemoteHost, command: str, *, env_files: Mapping[st
     credentials = ({"username": auth.username, "password": auth.password,
                     "serveraddress": auth.server or DOCKER_HUB_AUTH_SERVER} if auth else None)
     docker = await host.docker()
-    try:
-        outcome = await docker_cli.run_container(docker, request, auth=credentials, stdin=stdin)
-    except CliError as error:
-        raise DockerCommandError(str(error), status=error.status) from error
+    outcome = await docker_cli.run_container(docker, request, auth=credentials, stdin=stdin)
     return RunOutcome(outcome.container_id, "api", outcome.exit_code, outcome.stdout, outcome.stderr)
 
 
@@ -403,7 +370,6 @@ def ps_table(containers: list[dict[str, Any]], now: float | None = None) -> list
 async def exec_command(host: RemoteHost, command: str, *, stdin: bytes | None = None) -> tuple[int, str]:
     """Kamal's `docker exec [-i] NAME CMD...` string: through the API when the remote shell's words are
     known exactly, else over SSH. Returns (exit code, stdout+stderr)."""
-    from app.remote.docker_errors import NotTranslatable
     from app.remote.shell_words import split_words
 
     try:

@@ -84,6 +84,19 @@ async def progress(response: aiohttp.ClientResponse) -> AsyncIterator[dict[str, 
         yield item
 
 
+async def json_lines(response: aiohttp.ClientResponse) -> AsyncIterator[dict[str, Any]]:
+    """The objects of a JSON-lines stream (pull, push, build), one per line, lines possibly split across chunks."""
+    buffer = b""
+    async for chunk in response.content.iter_any():
+        buffer += chunk
+        *complete, buffer = buffer.split(b"\n")
+        for raw in complete:
+            if raw.strip():
+                yield json.loads(raw)
+    if buffer.strip():
+        yield json.loads(buffer)
+
+
 def _converted(error: aiodocker.DockerError) -> DockerCommandError:
     message = error.message if isinstance(error.message, str) else json.dumps(error.message)
     if error.status == 900:  # aiodocker's code for "cannot connect"

@@ -20,6 +20,7 @@ import aiohttp
 
 from app.errors import ShipdeckError
 from app.remote.docker_ops import RegistryAuth
+from app.remote.engine_api import json_lines
 
 _KEPT_LINES = 15
 _CHUNK = 256 * 1024
@@ -107,7 +108,7 @@ class LocalDocker:
         try:
             async with self._post_repeated("build", params, body()) as response:
                 pending = ""
-                async for item in _json_items(response):
+                async for item in json_lines(response):
                     if "error" in item:
                         if pending:
                             recent.append(pending)
@@ -156,7 +157,7 @@ class LocalDocker:
         try:
             async with self.client._query(f"images/{name}/push", "POST", params={"tag": tag}, headers=headers,
                                           timeout=None) as response:
-                async for item in _json_items(response):
+                async for item in json_lines(response):
                     if "error" in item:
                         detail = (item.get("errorDetail") or {}).get("message") or item["error"]
                         raise PushFailed(f"Pushing {image} failed: {detail}")
@@ -178,15 +179,3 @@ class LocalDocker:
     async def start_container(self, name: str) -> None:
         async with self.client._query(f"containers/{name}/start", "POST"):
             pass
-
-
-async def _json_items(response: Any) -> AsyncIterator[dict[str, Any]]:
-    buffer = b""
-    async for chunk in response.content.iter_any():
-        buffer += chunk
-        *complete, buffer = buffer.split(b"\n")
-        for raw in complete:
-            if raw.strip():
-                yield json.loads(raw)
-    if buffer.strip():
-        yield json.loads(buffer)
