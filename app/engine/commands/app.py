@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 
 from app import contract
-from app.engine import app_boot, audit
+from app.engine import app_boot, audit, server
 from app.engine import app_commands as commands
 from app.engine import deploy as flows
 from app.engine.app_host import AppOnHost
@@ -235,33 +234,10 @@ async def _exec_interactive(run: Run, command: str, env: dict[str, str], *, reus
         version = run.config.version if run.options.version else run.config.latest_tag
         docker_command = commands.execute_in_new_container(run.config, role, host, version, command, env=env,
                                                            interactive=interactive)
-    argv = ssh_argv(run, host, docker_command)
     await run.pool.close()
     sys.stdout.flush()
-    os.execvp(argv[0], argv)
+    server.exec_interactive(run, host, docker_command)
     return 0  # not reached
-
-
-def ssh_argv(run: Run, host: str, remote_command: str) -> list[str]:
-    """Kamal's `run_over_ssh`: `ssh [-F cfg] [-J jump] [-i key] -t user@host -p port 'cmd'`."""
-    ssh = run.config.ssh
-    argv = ["ssh"]
-    if ssh.config is False:
-        argv += ["-F", "/dev/null"]
-    elif isinstance(ssh.config, str):
-        argv += ["-F", ssh.config]
-    elif isinstance(ssh.config, tuple):
-        for path in ssh.config:
-            argv += ["-F", path]
-    if ssh.proxy:
-        argv += ["-J", ssh.proxy]
-    elif ssh.proxy_command:
-        argv += ["-o", f"ProxyCommand={ssh.proxy_command}"]
-    for key in ssh.keys or ():
-        argv += ["-i", key]
-    if ssh.keys_only:
-        argv += ["-o", "IdentitiesOnly=yes"]
-    return [*argv, "-t", f"{ssh.user}@{host}", "-p", str(ssh.port), remote_command]
 
 
 def logs(args: argparse.Namespace) -> int:
