@@ -19,7 +19,7 @@ from app.engine.confirm import ConfirmationRequest, Effect
 from app.engine.proxy_ops import container_logs, deploy_args, follow_logs, remove_tree
 from app.engine.runner import Run
 from app.errors import ShipdeckError, UsageError
-from app.remote import docker_ops
+from app.remote import app_docker, docker_ops
 
 
 class AccessoryError(ShipdeckError):
@@ -286,7 +286,7 @@ async def _stop_on_host(run: Run, accessory: Accessory, host: str) -> None:
         if accessory.running_proxy:
             target = await _proxy_target(run, accessory, host)
         try:
-            await docker_ops.stop_container(remote, accessory.service_name)
+            await app_docker.stop(remote, accessory.service_name)
         except docker_ops.DockerCommandError as error:  # Kamal ignores a failing stop
             run.output("accessory.stop", str(error), host=host, stream="stderr")
         if accessory.running_proxy and target:
@@ -300,7 +300,7 @@ async def _start_on_host(run: Run, accessory: Accessory, host: str) -> None:
     remote = run.host(host)
     async with run.step("accessory.start", f"docker container start {accessory.service_name}", host=host):
         await audit.record(remote, run.config, f"Started {accessory.name} accessory")
-        await docker_ops.start_container(remote, accessory.service_name)
+        await app_docker.start(remote, accessory.service_name)
         if accessory.running_proxy:
             await proxy_deploy(run, accessory, host)
 

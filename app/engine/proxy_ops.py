@@ -18,7 +18,7 @@ from app.engine.confirm import ConfirmationRequest, Effect
 from app.engine.hooks import run_hook
 from app.engine.runner import Run
 from app.errors import ShipdeckError
-from app.remote import docker_ops
+from app.remote import app_docker, docker_ops
 
 OCI_TITLE_FILTER = "label=org.opencontainers.image.title=kamal-proxy"
 PROXY_VOLUME_ARG = f"{contract.PROXY_CONFIG_VOLUME}:/home/kamal-proxy/.config/kamal-proxy"
@@ -242,7 +242,7 @@ async def start_or_run(run: Run, host: str) -> str:
     """`docker container start kamal-proxy || <run>`: 'started' or 'ran'."""
     remote = run.host(host)
     if await docker_ops.inspect_container(remote, contract.PROXY_CONTAINER) is not None:
-        await docker_ops.start_container(remote, contract.PROXY_CONTAINER)
+        await app_docker.start(remote, contract.PROXY_CONTAINER)
         return "started"
     await run_proxy(run, host)
     return "ran"
@@ -304,7 +304,7 @@ async def reboot_host(run: Run, host: str) -> None:
         await audit.record(remote, run.config, "Rebooted proxy")
         await registry_ops.login_on_host(run, host)
         try:
-            await docker_ops.stop_container(remote, contract.PROXY_CONTAINER)
+            await app_docker.stop(remote, contract.PROXY_CONTAINER)
         except docker_ops.DockerCommandError as error:
             run.output("proxy.reboot", str(error), host=host, stream="stderr")
         await docker_ops.prune_containers(remote, [OCI_TITLE_FILTER])
@@ -334,7 +334,7 @@ async def start(run: Run) -> None:
     async def one(host: str) -> None:
         async with run.step("proxy.start", start_command(), host=host):
             await audit.record(run.host(host), run.config, "Started proxy")
-            await docker_ops.start_container(run.host(host), contract.PROXY_CONTAINER)
+            await app_docker.start(run.host(host), contract.PROXY_CONTAINER)
 
     async with lock.held(run):
         await run.on_hosts(proxy_hosts(run), one)
@@ -345,7 +345,7 @@ async def stop(run: Run) -> None:
         async with run.step("proxy.stop", stop_command(), host=host):
             await audit.record(run.host(host), run.config, "Stopped proxy")
             try:
-                await docker_ops.stop_container(run.host(host), contract.PROXY_CONTAINER)
+                await app_docker.stop(run.host(host), contract.PROXY_CONTAINER)
             except docker_ops.DockerCommandError as error:  # Kamal ignores a failing stop
                 run.output("proxy.stop", str(error), host=host, stream="stderr")
 
@@ -397,8 +397,7 @@ async def follow_logs(run: Run, host: str, container: str, *, step: str, timesta
                       on_line=None) -> None:
     """`docker logs --tail 10 --follow` until interrupted; lines go to `on_line` (and the event log)."""
     async with run.step(step, f"docker logs {container} --tail 10 --follow", host=host):
-        async for line in docker_ops.container_logs(run.host(host), container, tail=10, timestamps=timestamps,
-                                                    follow=True):
+        async for line in app_docker.follow_logs(run.host(host), container, tail=10, timestamps=timestamps):
             if grep is None or re.search(grep, line):
                 run.output(step, line, host=host)
                 if on_line is not None:
@@ -416,9 +415,8 @@ async def container_logs(run: Run, hosts: list[str], container: str, *, step: st
                 result = await run.host(host).run(command, check=False)
                 collected = result.stdout.splitlines()
             else:
-                async for line in docker_ops.container_logs(run.host(host), container, since=since, tail=lines,
-                                                            timestamps=timestamps):
-                    collected.append(line)
+                collected = await app_docker.logs(run.host(host), container, since=since, tail=lines,
+                                                  timestamps=timestamps)
             for line in collected:
                 run.output(step, line, host=host)
         return collected

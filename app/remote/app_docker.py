@@ -15,7 +15,9 @@ from typing import Any, TypeVar
 import aiodocker
 import aiohttp
 
+from app.remote import docker_streams
 from app.remote.docker_errors import DockerCommandError, daemon_error
+from app.remote.engine_api import NO_TIMEOUT
 from app.remote.errors import HostUnreachable
 from app.remote.host import RemoteHost
 
@@ -32,6 +34,11 @@ async def _call(host: RemoteHost, what: str, work: Callable[[aiodocker.Docker], 
             raise HostUnreachable(host.name, f"connection lost during {what} (the SSH connection closed)") \
                 from error
         raise daemon_error(message, error.status) from error
+    except DockerCommandError as error:  # from engine_api, which has already worded it like the CLI
+        if str(error).startswith("Cannot connect to Docker Engine"):
+            raise HostUnreachable(host.name, f"connection lost during {what} (the SSH connection closed)") \
+                from error
+        raise
     except (aiohttp.ClientConnectionError, ConnectionError, asyncio.IncompleteReadError) as error:
         raise HostUnreachable(host.name, f"connection lost during {what}: {error}") from error
 
@@ -120,8 +127,8 @@ async def stop(host: RemoteHost, container: str, timeout: int | None = None) -> 
 
     async def work(docker: aiodocker.Docker) -> None:
         params = {"t": str(timeout)} if timeout is not None else {}
-        # The HTTP call must outlive the stop timeout itself.
-        client_timeout = aiohttp.ClientTimeout(total=(timeout if timeout is not None else 10) + 60)
+        # The HTTP call must outlive the stop timeout itself (without -t: the container's own, like the CLI).
+        client_timeout = aiohttp.ClientTimeout(total=timeout + 60) if timeout is not None else NO_TIMEOUT
         await _request(docker, f"containers/{container}/stop", params=params, timeout=client_timeout)
 
     await _call(host, "docker stop", work)
@@ -152,34 +159,21 @@ async def prune_containers(host: RemoteHost, filters: Mapping[str, Sequence[str]
 
 async def logs(host: RemoteHost, container: str, *, tail: int | None = None, since: str | None = None,
                timestamps: bool = False) -> list[str]:
-    """`docker logs` (stdout and stderr) as lines."""
+    """`docker logs [--tail N] [--since S] [--timestamps] CONTAINER 2>&1` as lines (stdout and stderr)."""
 
     async def work(docker: aiodocker.Docker) -> list[str]:
-        params: dict[str, Any] = {"stdout": True, "stderr": True, "timestamps": timestamps}
-        if tail is not None:
-            params["tail"] = str(tail)
-        if since:
-            params["since"] = since
-        lines = await docker.containers.container(container).log(**params)
-        return [line.rstrip("\n") for line in "".join(lines).splitlines()]
+        return [line.text async for line in docker_streams.container_logs(docker, container, tail=tail, since=since,
+                                                                           timestamps=timestamps)]
 
     return await _call(host, "docker logs", work)
 
 
 async def follow_logs(host: RemoteHost, container: str, *, tail: int | None = 10,
                       timestamps: bool = True) -> AsyncIterator[str]:
+    """`docker logs --tail N --follow CONTAINER 2>&1`: lines until the container stops or the caller stops."""
     docker = await host.docker()
-    params: dict[str, Any] = {"stdout": True, "stderr": True, "timestamps": timestamps}
-    if tail is not None:
-        params["tail"] = str(tail)
-    pending = ""
-    async for chunk in docker.containers.container(container).log(follow=True, **params):
-        pending += chunk
-        while "\n" in pending:
-            line, pending = pending.split("\n", 1)
-            yield line
-    if pending:
-        yield pending
+    async for line in docker_streams.container_logs(docker, container, tail=tail, timestamps=timestamps, follow=True):
+        yield line.text
 
 
 async def exec_capture(host: RemoteHost, container: str, argv: Sequence[str], *,

@@ -107,68 +107,10 @@ async def list_containers(host: RemoteHost, filters: Iterable[str] | Mapping[str
     return await _json(host, "containers/json", params=params)
 
 
-async def start_container(host: RemoteHost, name: str) -> None:
-    """`docker container start NAME` (already running is fine, as with the CLI)."""
-    docker = await host.docker()
-    try:
-        async with docker._query(f"containers/{name}/start", "POST"):
-            pass
-    except aiodocker.DockerError as error:
-        if error.status == 404:
-            raise DockerCommandError(f"Error response from daemon: No such container: {name}",
-                                     status=404) from error
-        _raise(error)
-
-
-async def stop_container(host: RemoteHost, name: str, timeout: int | None = None) -> None:
-    """`docker container stop [-t N] NAME` (stopping a stopped container is fine)."""
-    docker = await host.docker()
-    params = {"t": str(timeout)} if timeout is not None else {}
-    try:
-        async with docker._query(f"containers/{name}/stop", "POST", params=params, timeout=None):
-            pass
-    except aiodocker.DockerError as error:
-        if error.status == 404:
-            raise DockerCommandError(f"Error response from daemon: No such container: {name}",
-                                     status=404) from error
-        _raise(error)
-
-
 async def prune_containers(host: RemoteHost, filters: Iterable[str]) -> list[str]:
     """`docker container prune --force --filter ...`: the ids removed."""
     result = await _json(host, "containers/prune", "POST", params={"filters": filters_param(filters)})
     return list((result or {}).get("ContainersDeleted") or [])
-
-
-async def container_logs(host: RemoteHost, name: str, *, since: str | None = None, tail: int | None = None,
-                         timestamps: bool = False, follow: bool = False) -> AsyncIterator[str]:
-    """`docker logs NAME [...] 2>&1`: lines of stdout and stderr, interleaved as written."""
-    docker = await host.docker()
-    container = docker.containers.container(name)
-    kwargs: dict[str, Any] = {"stdout": True, "stderr": True, "timestamps": timestamps}
-    if since:
-        kwargs["since"] = since
-    if tail is not None:
-        kwargs["tail"] = str(tail)
-    try:
-        if follow:
-            pending = ""
-            async for chunk in container.log(follow=True, **kwargs):
-                pending += chunk
-                *lines, pending = pending.split("\n")
-                for line in lines:
-                    yield line
-            if pending:
-                yield pending
-        else:
-            chunks = await container.log(**kwargs)
-            for line in "".join(chunks).splitlines():
-                yield line
-    except aiodocker.DockerError as error:
-        if error.status == 404:
-            raise DockerCommandError(f"Error response from daemon: No such container: {name}",
-                                     status=404) from error
-        _raise(error)
 
 
 async def exec_in_container(host: RemoteHost, name: str, argv: list[str], *, stdin: bytes | None = None,
