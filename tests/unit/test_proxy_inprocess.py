@@ -262,6 +262,7 @@ def test_switch_is_atomic_and_drains_in_flight_requests(proxy: RunningProxy, bac
     slow_thread = threading.Thread(target=slow_request)
     slow_thread.start()
     time.sleep(0.2)
+    switch_started = time.monotonic()
     proxy.deploy("web", backends["b"].address)
     deploy_returned = time.monotonic()
     proxy.deploy("web", backends["a"].address)
@@ -271,7 +272,10 @@ def test_switch_is_atomic_and_drains_in_flight_requests(proxy: RunningProxy, bac
     for worker in [*workers, slow_thread]:
         worker.join(10)
     assert slow["result"] == (200, b"A")  # started on A before the switch, completed by the drain
-    assert slow["finished"] <= deploy_returned
+    # The deploy waited for the in-flight request (0.8 s, begun 0.2 s before the switch) to finish...
+    assert deploy_returned - switch_started >= 0.5
+    # ...and returned once it had: the client read its answer no later than that (allowing for thread wake-up).
+    assert slow["finished"] <= deploy_returned + 0.05
     failures = [r for r in results if r[0] != 200]
     assert failures == []
     names = {body.split()[0] for _, body in results}
