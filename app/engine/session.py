@@ -89,6 +89,16 @@ def _looks_like_secret_name(value: str) -> bool:
     return "-----BEGIN" not in value
 
 
+def default_confirmer(args: argparse.Namespace) -> Confirmer:
+    """`--confirm` flags answer; without any, a person at a terminal is asked; nobody else ever is."""
+    approvals = getattr(args, "confirm", None) or ()
+    from app.headless.prompt import TerminalConfirmer, interactive_terminal
+
+    if not approvals and interactive_terminal():
+        return TerminalConfirmer()
+    return FlagConfirmer(approvals)
+
+
 def build_run(
     args: argparse.Namespace,
     *,
@@ -108,7 +118,7 @@ def build_run(
     pool = HostPool(lambda host: ssh_target(config, host, secrets),
                     max_concurrent_starts=config.sshkit.max_concurrent_starts)
     run = Run(config=config, secrets=secrets, pool=pool, events=events,
-              confirmer=confirmer or FlagConfirmer(getattr(args, "confirm", None) or ()),
+              confirmer=confirmer or default_confirmer(args),
               options=options, targets=targets, command=command, subcommand=subcommand)
     pool.on_first_connect = lambda: pre_connect(run)
     return run
