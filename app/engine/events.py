@@ -123,6 +123,11 @@ class EventLog:
         self._subscribers.append(sink)
 
     def emit(self, event: Event) -> None:
+        """Deliver to every subscriber. A failing subscriber (a closed pipe, a broken widget) is dropped:
+        showing progress must never stop a deploy half-way or keep it from releasing its lock."""
         self.events.append(event)
-        for sink in self._subscribers:
-            sink(event)
+        for sink in list(self._subscribers):
+            try:
+                sink(event)
+            except Exception:
+                self._subscribers.remove(sink)

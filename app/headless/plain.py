@@ -27,6 +27,7 @@ class PlainRenderer:
         self.stream = stream or sys.stdout
         self.verbose = verbose
         self.quiet = quiet
+        self._closed = False
         self._titles: dict[tuple[str, str | None], str] = {}
         self._recent: dict[tuple[str, str | None], deque[str]] = defaultdict(lambda: deque(maxlen=_KEPT_LINES))
 
@@ -36,8 +37,13 @@ class PlainRenderer:
             handler(event)
 
     def _write(self, text: str) -> None:
-        self.stream.write(text + "\n")
-        self.stream.flush()
+        if self._closed:
+            return
+        try:
+            self.stream.write(text + "\n")
+            self.stream.flush()
+        except (BrokenPipeError, ValueError):  # the reader went away (`| head`): keep running, quietly
+            self._closed = True
 
     @staticmethod
     def _where(host: str | None) -> str:

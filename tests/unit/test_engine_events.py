@@ -59,3 +59,37 @@ async def test_flag_confirmer_accepts_the_named_target() -> None:
 def test_description_lists_every_host_effect() -> None:
     text = describe(_remove_db())
     assert "10.0.0.3: rm -rf app-db" in text
+
+
+def test_a_failing_subscriber_is_dropped_and_never_stops_the_run() -> None:
+    log = EventLog()
+    seen: list[str] = []
+
+    def broken(event) -> None:
+        raise BrokenPipeError("reader went away")
+
+    log.subscribe(broken)
+    log.subscribe(lambda event: seen.append(type(event).__name__))
+    log.emit(Output(step="s", line="a"))
+    log.emit(Output(step="s", line="b"))
+    assert seen == ["Output", "Output"]
+
+
+def test_plain_renderer_survives_a_closed_pipe() -> None:
+    from app.headless.plain import PlainRenderer
+
+    class ClosedPipe:
+        writes = 0
+
+        def write(self, text: str) -> None:
+            self.writes += 1
+            raise BrokenPipeError("closed")
+
+        def flush(self) -> None:
+            raise BrokenPipeError("closed")
+
+    pipe = ClosedPipe()
+    renderer = PlainRenderer(pipe)
+    renderer(StepFinished(step="s", status=StepStatus.OK, duration=0.1))  # must not raise
+    renderer(StepFinished(step="s", status=StepStatus.FAILED, duration=0.1, error="x"))
+    assert pipe.writes == 1  # it stopped writing to the closed pipe after the first failure
