@@ -298,15 +298,20 @@ async def pull(run: Run) -> None:
         async with run.step("registry.login", f"Logging in to {config.registry.server or 'Docker Hub'}", host=host):
             await registry_ops.login_on_host(run, host)
 
-    await run.on_hosts(hosts, login)
-    first = await _mirror_hosts(run, hosts)
-    if first:
-        run.notice(f"Pulling image on {', '.join(first)} to seed the mirror{'s' if len(first) > 1 else ''}...")
-        await run.on_hosts(first, lambda host: pull_on_host(run, host))
-        run.notice("Pulling image on remaining hosts...")
-        await run.on_hosts([host for host in hosts if host not in first], lambda host: pull_on_host(run, host))
-    else:
-        await run.on_hosts(hosts, lambda host: pull_on_host(run, host))
+    # Logging in only records the credentials on each host as Kamal's `docker login` does; the pulls carry
+    # their own credentials, so both run at once.
+    logins = asyncio.ensure_future(run.on_hosts(hosts, login))
+    try:
+        first = await _mirror_hosts(run, hosts)
+        if first:
+            run.notice(f"Pulling image on {', '.join(first)} to seed the mirror{'s' if len(first) > 1 else ''}...")
+            await run.on_hosts(first, lambda host: pull_on_host(run, host))
+            run.notice("Pulling image on remaining hosts...")
+            await run.on_hosts([host for host in hosts if host not in first], lambda host: pull_on_host(run, host))
+        else:
+            await run.on_hosts(hosts, lambda host: pull_on_host(run, host))
+    finally:
+        await logins
 
 
 async def _mirror_hosts(run: Run, hosts: list[str]) -> list[str]:

@@ -9,6 +9,8 @@ the same credentials in the `X-Registry-Auth` header.
 from __future__ import annotations
 
 import asyncio
+import base64
+import json
 import shutil
 
 from app import contract
@@ -57,6 +59,38 @@ def logout_command(registry: Registry) -> str:
     return "docker logout" + (f" {registry.server}" if registry.server else "")
 
 
+DOCKER_CONFIG_DIR = ".docker"
+DOCKER_CONFIG_FILE = ".docker/config.json"
+DOCKER_HUB_KEY = "https://index.docker.io/v1/"
+
+
+async def record_credentials(remote, server: str | None, username: str, password: str) -> bool:
+    """Write the `auths` entry `docker login` writes (when no credential helper is set), over SFTP.
+
+    The same file, the same JSON layout (tab-indented, mode 0600 in a 0700 folder) as the docker CLI,
+    without starting a docker CLI on the host. Returns False (leave it to the CLI) when the host's
+    config uses a credential store or helper, or is not JSON we understand.
+    """
+    existing = await remote.read_file(DOCKER_CONFIG_FILE)
+    try:
+        config = json.loads(existing) if existing and existing.strip() else {}
+    except ValueError:
+        return False
+    helpers = config.get("credHelpers") if isinstance(config, dict) else None
+    if not isinstance(config, dict) or config.get("credsStore") or (isinstance(helpers, dict) and server in helpers):
+        return False
+    auths = config.setdefault("auths", {})
+    if not isinstance(auths, dict):
+        return False
+    auths[server or DOCKER_HUB_KEY] = {"auth": base64.b64encode(f"{username}:{password}".encode()).decode()}
+    sftp = await remote.sftp()
+    if not await sftp.exists(DOCKER_CONFIG_DIR):
+        await sftp.mkdir(DOCKER_CONFIG_DIR)
+        await sftp.chmod(DOCKER_CONFIG_DIR, 0o700)
+    await remote.write_file(DOCKER_CONFIG_FILE, json.dumps(config, indent="\t").encode(), mode=0o600)
+    return True
+
+
 def _logins(run: Run) -> set[tuple[str, str | None]]:
     done = getattr(run, "_registry_logins", None)
     if done is None:
@@ -67,13 +101,20 @@ def _logins(run: Run) -> set[tuple[str, str | None]]:
 
 async def login_on_host(run: Run, host: str, registry: Registry | None = None, *, step: str = "registry.login",
                         force: bool = False) -> bool:
-    """`docker login` on `host` (once per run and registry unless `force`); False when not needed."""
+    """`docker login` on `host` (once per run and registry unless `force`); False when not needed.
+
+    Within a run the credentials are recorded directly (they are checked by the pull that follows);
+    the explicit `registry login` (`force`) runs the CLI so the registry verifies them at once.
+    """
     registry = registry or run.config.registry
     auth = registry_auth(run, registry)
     if auth is None:
         return False
     key = (host, registry.server)
     if key in _logins(run) and not force:
+        return True
+    if not force and await record_credentials(run.host(host), registry.server, auth.username, auth.password):
+        _logins(run).add(key)
         return True
     result = await run.host(host).run(login_command(registry, auth.username), input=auth.password, check=False)
     if not result.ok:
