@@ -63,6 +63,8 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
     rollback.add_argument("rollback_version", metavar="VERSION")
     _add(subparsers, common, "details", "Show the proxy, app and accessory containers on every host", "main")
     _add(subparsers, common, "audit", "Show the last lines of each host's audit log", "main")
+    version = subparsers.add_parser("version", help="Show the shipdeck version")
+    version.set_defaults(handler=f"{COMMANDS}.main:version")
 
     # -- app ------------------------------------------------------------------------------------
     app = _group(subparsers, "app", "Manage the app containers")

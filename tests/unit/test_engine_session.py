@@ -57,3 +57,10 @@ def test_puts_by_host_is_kamals_header_output_and_blank_line() -> None:
     assert _shown(False, "1.1.1.1", ["x"], type="Accessory db") == ["Accessory db Host: 1.1.1.1", "x", ""]
     assert _shown(True, "1.1.1.1", "a") == ["a", ""]
     assert _shown(True, "1.1.1.1", [], type="Proxy", quiet=False) == ["Proxy Host: 1.1.1.1", "", ""]
+
+
+def test_version_command_prints_the_package_version(capsys) -> None:
+    from app import __version__, cli
+
+    assert cli.main(["version"]) == 0
+    assert capsys.readouterr().out.strip() == __version__

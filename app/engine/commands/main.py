@@ -71,3 +71,11 @@ def audit(args: argparse.Namespace) -> int:
             puts_by_host(run, host, outputs[host])
 
     return run_command(args, "audit", None, body)
+
+
+def version(args: argparse.Namespace) -> int:
+    """`kamal version` prints Kamal's version; `shipdeck version` prints shipdeck's."""
+    from app import __version__
+
+    print(__version__)
+    return 0
