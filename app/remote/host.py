@@ -20,8 +20,8 @@ import aiodocker
 import aiohttp
 import asyncssh
 
-from app.remote.errors import CommandFailed, DockerUnavailable, HostUnreachable
-from app.remote.ssh import SSHTarget, open_connection
+from app.remote.errors import CommandFailed, DockerUnavailable, HostUnreachable, RemoteError
+from app.remote.ssh import SSHTarget, jump_target, open_connection
 from app.secrets.masking import mask
 
 REMOTE_DOCKER_SOCKET = "/var/run/docker.sock"
@@ -66,6 +66,7 @@ class RemoteHost:
         self.name = target.host
         self.stats = RemoteStats()
         self._connection: asyncssh.SSHClientConnection | None = None
+        self._tunnel: asyncssh.SSHClientConnection | None = None  # the jump host's connection (ssh.proxy)
         self._connect_lock = asyncio.Lock()
         self._sftp: asyncssh.SFTPClient | None = None
         self._sftp_lock = asyncio.Lock()
@@ -80,7 +81,14 @@ class RemoteHost:
     async def connection(self) -> asyncssh.SSHClientConnection:
         async with self._connect_lock:
             if self._connection is None:
-                self._connection = await open_connection(self.target)
+                jump = jump_target(self.target)
+                if jump is not None and self._tunnel is None:
+                    try:
+                        self._tunnel = await open_connection(jump)
+                        self.stats.connections += 1
+                    except RemoteError as error:
+                        raise HostUnreachable(self.name, f"through jump host {jump.host}: {error}") from error
+                self._connection = await open_connection(self.target, self._tunnel)
                 self.stats.connections += 1
             return self._connection
 
@@ -101,6 +109,11 @@ class RemoteHost:
             with contextlib.suppress(Exception):
                 await self._connection.wait_closed()
             self._connection = None
+        if self._tunnel is not None:
+            self._tunnel.close()
+            with contextlib.suppress(Exception):
+                await self._tunnel.wait_closed()
+            self._tunnel = None
         if self._socket_dir is not None:
             shutil.rmtree(self._socket_dir, ignore_errors=True)
             self._socket_dir = None

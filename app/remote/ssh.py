@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import asyncssh
@@ -67,6 +67,22 @@ def _jump_host(proxy: str) -> str:
     return proxy if "@" in proxy else f"root@{proxy}"
 
 
+def jump_target(target: SSHTarget) -> SSHTarget | None:
+    """The jump host (`ssh.proxy`) as a target of its own, with the same keys, ssh config and known hosts
+    (as `ssh -J` would use them), so the first hop is checked and authenticated like the last."""
+    if not target.proxy:
+        return None
+    user, _, address = _jump_host(target.proxy).partition("@")
+    host, port = address, 22
+    if address.startswith("[") and "]:" in address:
+        host, _, port_text = address[1:].partition("]:")
+        port = int(port_text)
+    elif address.count(":") == 1:
+        host, _, port_text = address.partition(":")
+        port = int(port_text)
+    return replace(target, host=host, user=user, port=port, proxy=None, proxy_command=None)
+
+
 def _config_argument(config: bool | tuple[str, ...]) -> object:
     if config is True:
         return ()
@@ -119,8 +135,6 @@ def connection_options(target: SSHTarget) -> asyncssh.SSHClientConnectionOptions
     }
     if target.keys_only:
         kwargs["agent_path"] = None
-    if target.proxy:
-        kwargs["tunnel"] = _jump_host(target.proxy)
     if target.proxy_command:
         kwargs["proxy_command"] = target.proxy_command
     return asyncssh.SSHClientConnectionOptions(**kwargs)
@@ -137,15 +151,19 @@ def _known_hosts_files(target: SSHTarget, options: asyncssh.SSHClientConnectionO
     return ["~/.ssh/known_hosts"]
 
 
-async def open_connection(target: SSHTarget) -> asyncssh.SSHClientConnection:
-    """Connect and authenticate, turning every failure into one clear, host-specific error."""
+async def open_connection(
+    target: SSHTarget, tunnel: asyncssh.SSHClientConnection | None = None
+) -> asyncssh.SSHClientConnection:
+    """Connect and authenticate (through `tunnel` when given), turning every failure into one clear,
+    host-specific error."""
     options = connection_options(target)
     sources = _read_sources(_known_hosts_files(target, options))
     known_hosts = b"".join(source.data.rstrip(b"\n") + b"\n" for source in sources)
     client = _Client()
     try:
         connection, _ = await asyncssh.create_connection(
-            lambda: client, target.host, options=options, known_hosts=known_hosts
+            lambda: client, target.host, options=options, known_hosts=known_hosts,
+            **({"tunnel": tunnel} if tunnel is not None else {}),
         )
     except asyncssh.HostKeyNotVerifiable as error:
         raise _host_key_error(target, client, sources) from error
