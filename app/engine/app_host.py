@@ -142,7 +142,39 @@ class AppOnHost:
         options.update(commands.proxy_deploy_options(self.config, self.role.proxy, self.role, version))
         argv = ["kamal-proxy", "deploy", self.role.container_prefix, *contract.optionize(options, with_="=",
                                                                                             escape=False)]
+        await self.wait_until_answering(target)
         await self.proxy_exec(argv)
+
+    async def wait_until_answering(self, container: str) -> None:
+        """Hand the container to kamal-proxy once its health check path answers 2xx, for at most one
+        health-check interval.
+
+        kamal-proxy checks a new target at once and then once per interval: called while the app is
+        still starting, the deploy waits a whole interval for nothing. Probing first (from the host,
+        over the SSH connection) lets the proxy's first check pass; capped at one interval, it can
+        never make the switch later than without it. Purely advisory: any failure just goes on.
+        """
+        proxy = self.role.proxy
+        if proxy is None:
+            return
+        path = proxy.healthcheck_path or "/up"
+        interval = float(proxy.healthcheck_interval or 1)
+        try:
+            details = await app_docker.inspect_container(self.host, container)
+        except Exception:
+            return
+        network = ((details.get("NetworkSettings") or {}).get("Networks") or {}).get(contract.NETWORK) or {}
+        address = network.get("IPAddress")
+        if not address:
+            return
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + interval
+        while loop.time() < deadline:
+            status = await self.host.http_status(address, proxy.app_port, path, timeout=max(deadline - loop.time(),
+                                                                                               0.05))
+            if status is not None and 200 <= status < 300:
+                return
+            await asyncio.sleep(0.05)
 
     async def proxy_exec(self, argv: list[str]) -> str:
         exit_code, output = await app_docker.exec_capture(self.host, contract.PROXY_CONTAINER, argv)

@@ -147,6 +147,27 @@ class RemoteHost:
             async for line in process.stdout:
                 yield line.rstrip("\n")
 
+    async def http_status(self, address: str, port: int, path: str, timeout: float = 1.0) -> int | None:
+        """The status of `GET path` on address:port as seen from the host (a TCP channel of the SSH
+        connection, nothing run on the host); None when nothing answers in time."""
+        connection = await self.connection()
+        self.stats.commands += 1
+        try:
+            async with asyncio.timeout(timeout):
+                reader, writer = await connection.open_connection(address, port)
+                try:
+                    writer.write(f"GET {path} HTTP/1.1\r\nHost: {address}:{port}\r\nUser-Agent: shipdeck\r\n"
+                                 "Connection: close\r\n\r\n".encode())
+                    status_line = await reader.readline()
+                finally:
+                    writer.close()
+        except (TimeoutError, OSError, asyncssh.Error):
+            return None
+        parts = status_line.split()
+        if len(parts) >= 2 and parts[0].startswith(b"HTTP/") and parts[1].isdigit():
+            return int(parts[1])
+        return None
+
     # -- files ----------------------------------------------------------------------------------
 
     async def sftp(self) -> asyncssh.SFTPClient:

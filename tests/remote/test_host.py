@@ -104,3 +104,29 @@ async def test_forbidden_stream_forwarding_is_explained(loopback_sshd_no_forward
             await host.docker()
     finally:
         await host.close()
+
+
+async def test_http_status_probes_an_address_as_the_host_sees_it(loopback_sshd) -> None:
+    import http.server
+    import threading
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200 if self.path == "/up" else 503)
+            self.end_headers()
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    host = RemoteHost(_target(loopback_sshd))
+    try:
+        port = server.server_address[1]
+        assert await host.http_status("127.0.0.1", port, "/up") == 200
+        assert await host.http_status("127.0.0.1", port, "/booting") == 503
+        server.shutdown()
+        server.server_close()
+        assert await host.http_status("127.0.0.1", port, "/up", timeout=0.5) is None
+    finally:
+        await host.close()

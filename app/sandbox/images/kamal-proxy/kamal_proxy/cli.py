@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from typing import Any
 
 from . import flags as cli_flags
-from .control import call
-from .router import ProxyError
+from .client import ProxyError, call
 
 
 def _table(rows: list[dict[str, str]]) -> str:
@@ -31,6 +29,8 @@ def main(argv: list[str]) -> int:
             return 0
         values, positional = cli_flags.parse(command, argv[1:])
         if command.name == "run":
+            import asyncio
+
             from .server import serve
 
             asyncio.run(serve(values))

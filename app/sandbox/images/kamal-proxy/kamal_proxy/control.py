@@ -7,21 +7,12 @@ import asyncio
 import contextlib
 import json
 import os
-import socket
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from . import logs
-from .router import ProxyError, Router, ServiceOptions
-
-
-def socket_path() -> Path:
-    if os.environ.get("KAMAL_PROXY_SOCKET"):
-        return Path(os.environ["KAMAL_PROXY_SOCKET"])
-    if os.environ.get("XDG_RUNTIME_DIR"):
-        return Path(os.environ["XDG_RUNTIME_DIR"]) / "kamal-proxy.sock"
-    return Path(tempfile.gettempdir()) / "kamal-proxy.sock"
+from .client import ProxyError, call, socket_path  # noqa: F401 - re-exported
+from .router import Router, ServiceOptions
 
 
 def options_from_flags(flags: dict[str, Any]) -> ServiceOptions:
@@ -112,27 +103,3 @@ class ControlServer:
             self.server.close()
         with contextlib.suppress(FileNotFoundError):
             self.path.unlink()
-
-
-def call(method: str, params: dict[str, Any], path: Path | None = None) -> Any:
-    """Send one command to the running server and wait for its answer (blocking, for the CLI)."""
-    path = path or socket_path()
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-        try:
-            sock.connect(str(path))
-        except OSError as exc:
-            reason = "no such file or directory" if isinstance(exc, FileNotFoundError) else exc.strerror
-            raise ProxyError(f"dial unix {path}: connect: {reason}") from None
-        sock.sendall((json.dumps({"method": method, "params": params}) + "\n").encode())
-        data = b""
-        while not data.endswith(b"\n"):
-            piece = sock.recv(65536)
-            if not piece:
-                break
-            data += piece
-    if not data:
-        raise ProxyError("the server closed the connection without answering")
-    answer = json.loads(data)
-    if not answer.get("ok"):
-        raise ProxyError(answer.get("error", "unknown error"))
-    return answer.get("result")

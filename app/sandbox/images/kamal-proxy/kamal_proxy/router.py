@@ -15,12 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from . import durations, health, logs
+from .client import ProxyError
 
 RUNNING, STOPPED, PAUSED = "running", "stopped", "paused"
-
-
-class ProxyError(Exception):
-    """A command failed; the message is shown to the CLI user as `Error: <message>`."""
 
 
 @dataclass
