@@ -14,7 +14,7 @@ import shlex
 
 from app import contract
 from app.config.model import Accessory, Config
-from app.engine import app_commands, audit, lock, registry_ops
+from app.engine import app_commands, audit, local_registry, lock, registry_ops
 from app.engine.confirm import ConfirmationRequest, Effect
 from app.engine.proxy_ops import container_logs, deploy_args, follow_logs, remove_tree
 from app.engine.runner import Run
@@ -243,8 +243,9 @@ async def boot_on_host(run: Run, accessory: Accessory, host: str) -> None:
         await remote.write_file(path, content.encode(), mode=0o600)
         command = run_command(config, accessory, host)
         run.output("accessory.boot", command, host=host)
-        await docker_ops.run_container(remote, command, env_files={path: content},
-                                       auth=registry_ops.registry_auth(run, accessory.registry or config.registry))
+        async with local_registry.for_image(run, host, accessory.image):
+            await docker_ops.run_container(remote, command, env_files={path: content},
+                                           auth=registry_ops.registry_auth(run, accessory.registry or config.registry))
         if accessory.running_proxy:
             await proxy_deploy(run, accessory, host)
 
@@ -341,8 +342,9 @@ async def reboot(run: Run, name: str) -> None:
             async def pull(host: str, a: Accessory = accessory, auth=auth) -> None:
                 async with run.step("accessory.pull", f"docker image pull {a.image}", host=host):
                     await audit.record(run.host(host), run.config, f"Pull {a.name} accessory image")
-                    async for line in docker_ops.pull_image(run.host(host), a.image, auth):
-                        run.output("accessory.pull", line, host=host)
+                    async with local_registry.for_image(run, host, a.image):
+                        async for line in docker_ops.pull_image(run.host(host), a.image, auth):
+                            run.output("accessory.pull", line, host=host)
 
             await run.on_hosts(hosts, pull)
             await run.on_hosts(hosts, lambda host, a=accessory: _stop_on_host(run, a, host))
@@ -425,9 +427,10 @@ async def execute(run: Run, name: str, command: str, *, reuse: bool = False,
                 path = env_path(run.config, accessory)
                 content = await remote.read_file(path)
                 env_files = {path: content.decode()} if content is not None else {}
-                outcome = await docker_ops.run_container(
-                    remote, actual, env_files=env_files, stdin=stdin,
-                    auth=registry_ops.registry_auth(run, accessory.registry or run.config.registry))
+                async with local_registry.for_image(run, host, accessory.image):
+                    outcome = await docker_ops.run_container(
+                        remote, actual, env_files=env_files, stdin=stdin,
+                        auth=registry_ops.registry_auth(run, accessory.registry or run.config.registry))
                 status, output = outcome.exit_code or 0, outcome.stdout + outcome.stderr
             for line in output.splitlines():
                 run.output("accessory.exec", line, host=host)

@@ -10,6 +10,8 @@ error that says what needs it.
 
 pull: `docker login` on the app hosts, then on one host per registry mirror first (to seed it),
 then the rest: audit, remove the old image, pull with credentials, check the `service` label.
+With a local registry (`localhost:<port>`) nothing logs in: `push` starts `kamal-docker-registry`
+on this machine and `pull` holds each host's 127.0.0.1:<port> forwarded to it over SSH.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import shutil
 from dataclasses import dataclass
 
 from app import contract
-from app.engine import audit, build_context, registry_ops
+from app.engine import audit, build_context, local_registry, registry_ops
 from app.engine.hooks import run_hook
 from app.engine.runner import Run
 from app.errors import ShipdeckError
@@ -157,7 +159,11 @@ async def push(run: Run, *, no_cache: bool | None = None) -> PushResult:
         engine_arch = await docker.architecture()
         reasons = buildx_reasons(run, engine_arch)
         if config.registry.local:
-            await _start_local_registry(run, docker)
+            if config.builder.remote:
+                raise BuildError(f"A remote builder ({config.builder.remote}) with a local registry needs the "
+                                 "registry port forwarded to the builder, which shipdeck does not do yet; use "
+                                 "`kamal build push` for this config")
+            await local_registry.start(run, docker)
         await run_hook(run, "pre-build")
         directory = await _prepare_directory(run)
         if reasons:
@@ -268,17 +274,6 @@ async def _local_checked(run: Run, argv: list[str]) -> None:
         raise BuildError(f"{' '.join(argv)} failed: {output.decode(errors='replace').strip()}")
 
 
-async def _start_local_registry(run: Run, docker: LocalDocker) -> None:
-    """`docker start kamal-docker-registry || docker run --detach -p 127.0.0.1:PORT:5000 ... registry:3`."""
-    port = run.config.registry.local_port
-    async with run.step("registry.setup", f"Starting the local registry on 127.0.0.1:{port}"):
-        if await docker.container_state(contract.LOCAL_REGISTRY_CONTAINER) is not None:
-            await docker.start_container(contract.LOCAL_REGISTRY_CONTAINER)
-            return
-        await _local_checked(run, ["docker", "run", "--detach", "-p", f"127.0.0.1:{port}:5000", "--name",
-                                   contract.LOCAL_REGISTRY_CONTAINER, contract.LOCAL_REGISTRY_IMAGE])
-
-
 # -- pull ----------------------------------------------------------------------------------------
 
 def app_hosts(run: Run) -> list[str]:
@@ -290,11 +285,16 @@ async def pull(run: Run) -> None:
     config = run.config
     config.require_version()
     hosts = app_hosts(run)
-    if config.registry.local:
-        raise BuildError(f"Pulling from a local registry ({config.registry.server}) needs its port forwarded "
-                         "to every host, which shipdeck does not do yet; use `kamal build pull` for this config")
+    async with local_registry.forwarded(run, hosts, config.registry.local_port):
+        await _login_and_pull(run, hosts)
+
+
+async def _login_and_pull(run: Run, hosts: list[str]) -> None:
+    config = run.config
 
     async def login(host: str) -> None:
+        if config.registry.local:  # Kamal logs in to no local registry
+            return
         async with run.step("registry.login", f"Logging in to {config.registry.server or 'Docker Hub'}", host=host):
             await registry_ops.login_on_host(run, host)
 

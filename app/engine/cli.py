@@ -135,8 +135,11 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
         parser.add_argument("--no-cache", action="store_true")
 
     # -- registry, lock, prune, server ----------------------------------------------------------
-    registry = _group(subparsers, "registry", "Log in to or out of the registry, locally and on servers")
-    for name, text in (("login", "docker login locally and on every server"),
+    registry = _group(subparsers, "registry", "Set up or remove the local registry, or log in to or out of a "
+                                              "remote one, locally and on servers")
+    for name, text in (("setup", "Start the local registry, or log in locally and on every server"),
+                       ("remove", "Remove the local registry, or log out locally and on every server"),
+                       ("login", "docker login locally and on every server"),
                        ("logout", "docker logout locally and on every server")):
         parser = _add(registry, common, name, text, "registry")
         parser.add_argument("-L", "--skip-local", action="store_true", help="skip this machine")

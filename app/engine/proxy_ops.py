@@ -13,7 +13,7 @@ from collections.abc import Iterable
 
 from app import contract
 from app.config.model import Config, Proxy, ProxyRun
-from app.engine import app_commands, audit, lock, registry_ops
+from app.engine import app_commands, audit, local_registry, lock, registry_ops
 from app.engine.confirm import ConfirmationRequest, Effect
 from app.engine.hooks import run_hook
 from app.engine.runner import Run
@@ -254,9 +254,11 @@ async def run_proxy(run: Run, host: str) -> None:
     pipeline runs over SSH exactly as Kamal's."""
     command = run_command(run.config, host)
     run.output("proxy.run", command, host=host)
-    if proxy_run_config(run.config, host) is None and not await _boot_files_present(run, host):
+    proxy_run = proxy_run_config(run.config, host)
+    if proxy_run is None and not await _boot_files_present(run, host):
         command = default_run_without_boot_files()
-    await docker_ops.run_container(run.host(host), command, auth=registry_ops.registry_auth(run))
+    async with local_registry.for_image(run, host, proxy_run.image if proxy_run else None):
+        await docker_ops.run_container(run.host(host), command, auth=registry_ops.registry_auth(run))
 
 
 async def boot_host(run: Run, host: str) -> None:

@@ -43,6 +43,14 @@ class PushFailed(ShipdeckError):
     """The registry or the engine refused a push."""
 
 
+class LocalContainerError(ShipdeckError):
+    """The local engine refused to create, start, stop or remove a container."""
+
+
+def _docker_message(error: aiodocker.DockerError) -> str:
+    return error.message if isinstance(error.message, str) else json.dumps(error.message)
+
+
 def engine_url() -> str:
     return os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
 
@@ -177,5 +185,45 @@ class LocalDocker:
             raise
 
     async def start_container(self, name: str) -> None:
-        async with self.client._query(f"containers/{name}/start", "POST"):
-            pass
+        """`docker start NAME` (a running container is left as it is)."""
+        try:
+            async with self.client._query(f"containers/{name}/start", "POST"):
+                pass
+        except aiodocker.DockerError as error:
+            raise LocalContainerError(f"docker start {name} failed: {_docker_message(error)}") from error
+
+    async def run_detached(self, name: str, image: str, *, publish: Mapping[str, tuple[str, int]]) -> None:
+        """`docker run --detach -p IP:PORT:CPORT --name NAME IMAGE` (pulls IMAGE when it is missing).
+
+        `publish` maps a container port (`5000/tcp`) to the host address and port it is published on.
+        """
+        config = {"Image": image, "ExposedPorts": {port: {} for port in publish},
+                  "HostConfig": {"PortBindings": {port: [{"HostIp": ip, "HostPort": str(host_port)}]
+                                                  for port, (ip, host_port) in publish.items()}}}
+        try:
+            try:
+                await self.client._query_json("containers/create", "POST", params={"name": name},
+                                              data=json.dumps(config), headers={"Content-Type": "application/json"})
+            except aiodocker.DockerError as error:
+                if error.status != 404:
+                    raise
+                await self.client.images.pull(image)
+                await self.client._query_json("containers/create", "POST", params={"name": name},
+                                              data=json.dumps(config), headers={"Content-Type": "application/json"})
+        except aiodocker.DockerError as error:
+            raise LocalContainerError(f"docker run {name} ({image}) failed: {_docker_message(error)}") from error
+        await self.start_container(name)
+
+    async def stop_container(self, name: str) -> None:
+        try:
+            async with self.client._query(f"containers/{name}/stop", "POST"):
+                pass
+        except aiodocker.DockerError as error:
+            raise LocalContainerError(f"docker stop {name} failed: {_docker_message(error)}") from error
+
+    async def remove_container(self, name: str) -> None:
+        try:
+            async with self.client._query(f"containers/{name}", "DELETE"):
+                pass
+        except aiodocker.DockerError as error:
+            raise LocalContainerError(f"docker rm {name} failed: {_docker_message(error)}") from error

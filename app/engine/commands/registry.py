@@ -1,10 +1,16 @@
-"""`shipdeck registry login|logout`: locally and on every targeted host (passwords on stdin)."""
+"""`shipdeck registry setup|remove|login|logout`.
+
+A remote registry: `docker login|logout` locally and on every targeted host (passwords on stdin);
+`setup` is `login` and `remove` is `logout`. A local registry (`localhost:<port>`): `setup` starts
+`kamal-docker-registry` on this machine, `remove` stops and removes it, and `login`/`logout` refuse
+with Kamal's messages.
+"""
 
 from __future__ import annotations
 
 import argparse
 
-from app.engine import registry_ops
+from app.engine import local_registry, registry_ops
 from app.engine.runner import Run
 from app.engine.session import run_command
 from app.errors import UsageError
@@ -16,21 +22,60 @@ def _refuse_local(run: Run, command: str, instead: str) -> None:
                          "instead.")
 
 
+async def _login(run: Run, args: argparse.Namespace) -> None:
+    server = run.config.registry.server or "Docker Hub"
+    if not args.skip_local:
+        async with run.step("registry.login", f"docker login {server} (locally)"):
+            await registry_ops.login_locally(run)
+    if args.skip_remote:
+        return
+
+    async def one(host: str) -> None:
+        async with run.step("registry.login", f"docker login {server}", host=host):
+            await registry_ops.login_on_host(run, host, force=True)
+
+    await run.on_hosts(run.target_hosts(), one)
+
+
+async def _logout(run: Run, args: argparse.Namespace) -> None:
+    command = registry_ops.logout_command(run.config.registry)
+    if not args.skip_local:
+        async with run.step("registry.logout", f"{command} (locally)"):
+            await registry_ops.logout_locally(run)
+    if args.skip_remote:
+        return
+
+    async def one(host: str) -> None:
+        async with run.step("registry.logout", command, host=host):
+            await registry_ops.logout_on_host(run, host)
+
+    await run.on_hosts(run.target_hosts(), one)
+
+
+def setup(args: argparse.Namespace) -> int:
+    async def body(run: Run) -> None:
+        if not run.config.registry.local:
+            await _login(run, args)
+        elif not args.skip_local:
+            await local_registry.start(run)
+
+    return run_command(args, "registry", "setup", body)
+
+
+def remove(args: argparse.Namespace) -> int:
+    async def body(run: Run) -> None:
+        if not run.config.registry.local:
+            await _logout(run, args)
+        elif not args.skip_local:
+            await local_registry.remove(run)
+
+    return run_command(args, "registry", "remove", body)
+
+
 def login(args: argparse.Namespace) -> int:
     async def body(run: Run) -> None:
         _refuse_local(run, "login", "setup")
-        server = run.config.registry.server or "Docker Hub"
-        if not args.skip_local:
-            async with run.step("registry.login", f"docker login {server} (locally)"):
-                await registry_ops.login_locally(run)
-        if args.skip_remote:
-            return
-
-        async def one(host: str) -> None:
-            async with run.step("registry.login", f"docker login {server}", host=host):
-                await registry_ops.login_on_host(run, host, force=True)
-
-        await run.on_hosts(run.target_hosts(), one)
+        await _login(run, args)
 
     return run_command(args, "registry", "login", body)
 
@@ -38,17 +83,6 @@ def login(args: argparse.Namespace) -> int:
 def logout(args: argparse.Namespace) -> int:
     async def body(run: Run) -> None:
         _refuse_local(run, "logout", "remove")
-        command = registry_ops.logout_command(run.config.registry)
-        if not args.skip_local:
-            async with run.step("registry.logout", f"{command} (locally)"):
-                await registry_ops.logout_locally(run)
-        if args.skip_remote:
-            return
-
-        async def one(host: str) -> None:
-            async with run.step("registry.logout", command, host=host):
-                await registry_ops.logout_on_host(run, host)
-
-        await run.on_hosts(run.target_hosts(), one)
+        await _logout(run, args)
 
     return run_command(args, "registry", "logout", body)
