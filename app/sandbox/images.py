@@ -44,6 +44,7 @@ BASE_PACKAGES = (
     "curl",
     "ca-certificates",
     "procps",
+    "docker-registry",
 )
 
 # Removed from the root filesystem before import: download caches, docs, translations, and the
@@ -86,6 +87,8 @@ IMAGE_SPECS = (
     # The same stand-in under an old tag too, to exercise Kamal's "proxy too old" check.
     ImageSpec("kamal-proxy", ("basecamp/kamal-proxy:v0.9.2", "basecamp/kamal-proxy:v0.8.4")),
     ImageSpec("demo-base", ("shipdeck/demo-base:1",)),
+    # A stand-in for registry:3 (Kamal's local registry image): Debian's docker-registry 2.8.
+    ImageSpec("registry", ("registry:3",)),
 )
 
 
