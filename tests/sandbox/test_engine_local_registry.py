@@ -16,6 +16,7 @@ import pytest
 from app import contract
 from tests.fleet import Sandbox
 from tests.sandbox.engine_support import Project, cleanup, get, kamal, make_project, shipdeck
+from tests.sandbox.ops_support import project_on_last_host
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.kamal, pytest.mark.slow]
 
@@ -89,3 +90,23 @@ def test_shipdeck_then_kamal_deploy_through_the_local_registry(sandbox: Sandbox,
 
     shipdeck(project, "registry", "remove")
     assert local_docker(sandbox, "inspect", contract.LOCAL_REGISTRY_CONTAINER).returncode != 0
+
+
+def test_a_port_taken_on_a_host_is_named(sandbox: Sandbox, tmp_path: Path) -> None:
+    project = project_on_last_host(sandbox, tmp_path / "p", extra={"registry": {"server": SERVER}})
+    host = project.web_hosts()[0]
+    listener = ("nohup python3 -c 'import socket,time; s=socket.socket(); "
+                f"s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind((\"127.0.0.1\", {PORT})); "
+                "s.listen(); time.sleep(120)' >/dev/null 2>&1 & echo $!")
+    pid = sandbox.run(host, listener).stdout.strip()
+    try:
+        sandbox.run(host, f"for i in $(seq 50); do timeout 1 bash -c '</dev/tcp/127.0.0.1/{PORT}' && exit 0; "
+                          "sleep 0.1; done; exit 1")
+        failed = shipdeck(project, "build", "pull", check=False)
+        output = failed.stdout + failed.stderr
+        assert failed.returncode != 0
+        assert f"port {PORT} is already in use on the server" in output, output
+        assert host in output
+    finally:
+        sandbox.run(host, f"kill {pid}", check=False)
+        cleanup(project)
