@@ -47,6 +47,8 @@ def normalised_inspect(sandbox: Sandbox, host: str, name: str, replace: tuple[st
     info = inspect(sandbox, host, name)
     # The docker CLI collects binds from a Go map, so their order differs from run to run.
     info["HostConfig"]["Binds"] = sorted(info["HostConfig"].get("Binds") or [])
+    # So are the `--env` values it sends (env-file lines stay first, but their order among flags varies).
+    info["Config"]["Env"] = sorted(info["Config"].get("Env") or [])
     info["Mounts"] = sorted(info.get("Mounts") or [], key=lambda mount: json.dumps(mount, sort_keys=True))
     text = json.dumps(info, sort_keys=True, indent=1)
     for word in replace:
