@@ -16,8 +16,8 @@ import aiodocker
 import aiohttp
 
 from app.remote import docker_streams
-from app.remote.docker_errors import DockerCommandError, daemon_error
-from app.remote.engine_api import NO_TIMEOUT
+from app.remote.docker_errors import DockerCommandError
+from app.remote.engine_api import NO_TIMEOUT, engine_error
 from app.remote.errors import HostUnreachable
 from app.remote.host import RemoteHost
 
@@ -27,15 +27,12 @@ T = TypeVar("T")
 async def _call(host: RemoteHost, what: str, work: Callable[[aiodocker.Docker], Awaitable[T]]) -> T:
     docker = await host.docker()
     try:
-        return await work(docker)
-    except aiodocker.DockerError as error:
-        message = error.message if isinstance(error.message, str) else str(error.message)
-        if message.startswith("Cannot connect to Docker Engine"):  # the forwarded socket died with the SSH link
-            raise HostUnreachable(host.name, f"connection lost during {what} (the SSH connection closed)") \
-                from error
-        raise daemon_error(message, error.status) from error
-    except DockerCommandError as error:  # from engine_api, which has already worded it like the CLI
-        if str(error).startswith("Cannot connect to Docker Engine"):
+        try:
+            return await work(docker)
+        except aiodocker.DockerError as error:
+            raise engine_error(error) from error
+    except DockerCommandError as error:
+        if str(error).startswith("Cannot connect to Docker Engine"):  # the forwarded socket died with the SSH link
             raise HostUnreachable(host.name, f"connection lost during {what} (the SSH connection closed)") \
                 from error
         raise

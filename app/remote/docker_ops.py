@@ -15,8 +15,8 @@ from typing import Any
 
 import aiodocker
 
-from app.remote.docker_errors import DockerCommandError, NotTranslatable, daemon_error
-from app.remote.engine_api import json_lines
+from app.remote.docker_errors import DockerCommandError, NotTranslatable
+from app.remote.engine_api import call, engine_error, json_lines
 from app.remote.host import RemoteHost
 
 DOCKER_HUB_AUTH_SERVER = "https://index.docker.io/v1/"
@@ -37,15 +37,6 @@ class RegistryAuth:
         return base64.urlsafe_b64encode(json.dumps(body).encode()).decode()
 
 
-def _error_message(error: aiodocker.DockerError) -> str:
-    message = error.message if isinstance(error.message, str) else json.dumps(error.message)
-    return message
-
-
-def _raise(error: aiodocker.DockerError) -> None:
-    raise daemon_error(_error_message(error), error.status) from error
-
-
 def filters_param(filters: Mapping[str, Iterable[str]] | Iterable[str]) -> str:
     """`--filter k=v` arguments (or a mapping) as the API's JSON `filters` parameter."""
     grouped: dict[str, list[str]] = {}
@@ -61,13 +52,7 @@ def filters_param(filters: Mapping[str, Iterable[str]] | Iterable[str]) -> str:
 
 async def _json(host: RemoteHost, path: str, method: str = "GET", *, params: Mapping[str, Any] | None = None,
                 body: Any = None, headers: Mapping[str, str] | None = None) -> Any:
-    docker = await host.docker()
-    data = json.dumps(body) if body is not None else None
-    all_headers = {"Content-Type": "application/json", **(headers or {})} if data is not None else headers
-    try:
-        return await docker._query_json(path, method, params=dict(params or {}), data=data, headers=all_headers)
-    except aiodocker.DockerError as error:
-        _raise(error)
+    return await call(await host.docker(), method, path, params=params, body=body, headers=headers)
 
 
 # -- networks ----------------------------------------------------------------------------------
@@ -135,14 +120,12 @@ async def image_label(host: RemoteHost, image: str, label: str) -> str | None:
 
 async def remove_image(host: RemoteHost, image: str, *, force: bool = True) -> bool:
     """`docker image rm [--force] IMAGE`; with force a missing image is fine (False), as with the CLI."""
-    docker = await host.docker()
     try:
-        async with docker._query(f"images/{image}", "DELETE", params={"force": "1" if force else "0"}):
-            pass
-    except aiodocker.DockerError as error:
+        await call(await host.docker(), "DELETE", f"images/{image}", params={"force": "1" if force else "0"})
+    except DockerCommandError as error:
         if error.status == 404 and force:
             return False
-        _raise(error)
+        raise
     return True
 
 
@@ -184,7 +167,7 @@ async def pull_image(host: RemoteHost, image: str, auth: RegistryAuth | None = N
                 if status and not line.get("progressDetail"):
                     yield f"{line['id']}: {status}" if line.get("id") else str(status)
     except aiodocker.DockerError as error:
-        _raise(error)
+        raise engine_error(error) from error
 
 
 async def engine_info(host: RemoteHost) -> dict[str, Any]:

@@ -55,7 +55,7 @@ async def open_response(
         response = await docker._do_query(path, method, params=dict(params or {}), data=data,
                                           headers=dict(headers or {}), timeout=timeout or NO_TIMEOUT)
     except aiodocker.DockerError as error:
-        raise _converted(error) from error
+        raise engine_error(error) from error
     try:
         yield response
     finally:
@@ -97,7 +97,9 @@ async def json_lines(response: aiohttp.ClientResponse) -> AsyncIterator[dict[str
         yield json.loads(buffer)
 
 
-def _converted(error: aiodocker.DockerError) -> DockerCommandError:
+def engine_error(error: aiodocker.DockerError) -> DockerCommandError:
+    """The one conversion of an aiodocker error: the CLI's wording ("Error response from daemon: ...")
+    and the HTTP status; an unreachable socket (aiodocker's 900) keeps aiodocker's own message."""
     message = error.message if isinstance(error.message, str) else json.dumps(error.message)
     if error.status == 900:  # aiodocker's code for "cannot connect"
         return DockerCommandError(message, status=None)
