@@ -153,7 +153,7 @@ async def prepare(run: Run, accessory: Accessory, hosts: list[str]) -> None:
     async def one(host: str) -> None:
         async with run.step("accessory.prepare", f"Preparing {accessory.name}", host=host):
             await registry_ops.login_on_host(run, host, accessory.registry or run.config.registry)
-            await docker_ops.create_network(run.host(host), contract.NETWORK)
+            await app_docker.create_network(run.host(host), contract.NETWORK)
 
     await run.on_hosts(hosts, one)
 
@@ -206,12 +206,12 @@ async def upload(run: Run, accessory: Accessory, hosts: list[str]) -> None:
 
 async def _existing(run: Run, accessory: Accessory, host: str) -> bool:
     filters = contract.accessory_filter_args(accessory.service_name)[1::2]
-    found = await docker_ops.list_containers(run.host(host), filters, all=True)
+    found = await app_docker.list_containers(run.host(host), filters, all_states=True)
     return bool(found)
 
 
 async def _proxy_target(run: Run, accessory: Accessory, host: str) -> str | None:
-    running = await docker_ops.list_containers(run.host(host), [f"name=^{accessory.service_name}$"])
+    running = await app_docker.list_containers(run.host(host), [f"name=^{accessory.service_name}$"])
     return str(running[0]["Id"])[:12] if running else None
 
 
@@ -328,7 +328,7 @@ async def restart(run: Run, name: str) -> None:
 async def _remove_container(run: Run, accessory: Accessory, host: str) -> None:
     remote = run.host(host)
     await audit.record(remote, run.config, f"Remove {accessory.name} accessory container")
-    await docker_ops.prune_containers(remote, contract.accessory_filter_args(accessory.service_name)[1::2])
+    await app_docker.prune_containers(remote, contract.accessory_filter_args(accessory.service_name)[1::2])
 
 
 async def reboot(run: Run, name: str) -> None:
@@ -366,7 +366,7 @@ async def details(run: Run, name: str) -> dict[tuple[str, str], list[str]]:
         async def one(host: str, a: Accessory = accessory) -> None:
             command = f"docker ps --filter label=service={a.service_name}"
             async with run.step("accessory.details", f"Accessory {a.name}: {command}", host=host):
-                containers = await docker_ops.list_containers(
+                containers = await app_docker.list_containers(
                     run.host(host), contract.accessory_filter_args(a.service_name)[1::2])
                 results[(a.name, host)] = docker_ops.ps_table(containers)
 
@@ -475,7 +475,7 @@ async def _remove_one(run: Run, accessory: Accessory) -> None:
         async with run.step("accessory.remove", f"Removing {accessory.name}", host=host):
             await _remove_container(run, accessory, host)
             await audit.record(remote, run.config, f"Removed {accessory.name} accessory image")
-            await docker_ops.remove_image(remote, accessory.image, force=True)
+            await app_docker.remove_image(remote, accessory.image, force=True)
             await remove_tree(run, host, accessory.service_name, force=True)
 
     await run.on_hosts(hosts, rest)

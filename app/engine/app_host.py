@@ -52,21 +52,17 @@ class AppOnHost:
 
     # -- queries --------------------------------------------------------------------------------
 
-    def _label_filters(self, statuses: tuple[str, ...] = ()) -> dict[str, list[str]]:
-        labels = [f"service={self.config.service}", f"destination={self.config.destination or ''}",
-                  f"role={self.role.name}"]
-        filters: dict[str, list[str]] = {"label": labels}
-        if statuses:
-            filters["status"] = list(statuses)
-        return filters
+    def _label_filters(self, statuses: tuple[str, ...] = ()) -> list[str]:
+        return contract.app_container_filters(self.config.service, self.config.destination, self.role.name, statuses)
 
     async def current_running_container(self) -> dict[str, Any] | None:
         """The running (or restarting) container, preferring one from the image tagged latest."""
         filters = self._label_filters(commands.ACTIVE_STATUSES)
-        from_latest = await app_docker.list_containers(self.host, {**filters, "ancestor": [self.config.latest_image]})
+        from_latest = await app_docker.list_containers(self.host, [*filters, f"ancestor={self.config.latest_image}"],
+                                                       all_states=True)
         if from_latest:
             return from_latest[0]
-        running = await app_docker.list_containers(self.host, filters)
+        running = await app_docker.list_containers(self.host, filters, all_states=True)
         return running[0] if running else None
 
     async def current_running_version(self) -> str | None:

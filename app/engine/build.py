@@ -27,7 +27,7 @@ from app.engine import audit, build_context, local_registry, registry_ops
 from app.engine.hooks import run_hook
 from app.engine.runner import Run
 from app.errors import ShipdeckError
-from app.remote import docker_ops
+from app.remote import app_docker, docker_ops
 from app.remote.local_docker import LocalDocker
 
 STEP_PUSH = "build.push"
@@ -334,7 +334,7 @@ async def pull_on_host(run: Run, host: str) -> None:
     async with run.step(STEP_PULL, f"Pulling {image}", host=host):
         await audit.record(remote, config, f"Pulled image with version {config.version}")
         try:
-            await docker_ops.remove_image(remote, image, force=True)
+            await app_docker.remove_image(remote, image, force=True)
         except docker_ops.DockerCommandError as error:  # Kamal ignores a failing `docker image rm`
             run.output(STEP_PULL, str(error), host=host, stream="stderr")
         async for line in docker_ops.pull_image(remote, image, registry_ops.registry_auth(run)):

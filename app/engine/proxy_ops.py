@@ -215,9 +215,12 @@ def too_old_message(version: str) -> str:
 
 async def running_version(run: Run, host: str) -> str | None:
     """The tag of the image the `kamal-proxy` container runs (Kamal's `awk -F: '{print $NF}'`)."""
-    info = await docker_ops.inspect_container(run.host(host), contract.PROXY_CONTAINER)
-    if info is None:
-        return None
+    try:
+        info = await app_docker.inspect_container(run.host(host), contract.PROXY_CONTAINER)
+    except docker_ops.DockerCommandError as error:
+        if error.status == 404:
+            return None
+        raise
     image = str((info.get("Config") or {}).get("Image") or "")
     return image.split(":")[-1] or None
 
@@ -231,7 +234,7 @@ def proxy_hosts(run: Run) -> list[str]:
 async def ensure_network(run: Run, hosts: Iterable[str]) -> None:
     async def one(host: str) -> None:
         async with run.step("network.create", "docker network create kamal", host=host):
-            await docker_ops.create_network(run.host(host), contract.NETWORK)
+            await app_docker.create_network(run.host(host), contract.NETWORK)
 
     await run.on_hosts(hosts, one)
 
@@ -241,7 +244,7 @@ async def ensure_network(run: Run, hosts: Iterable[str]) -> None:
 async def start_or_run(run: Run, host: str) -> str:
     """`docker container start kamal-proxy || <run>`: 'started' or 'ran'."""
     remote = run.host(host)
-    if await docker_ops.inspect_container(remote, contract.PROXY_CONTAINER) is not None:
+    if await app_docker.container_exists(remote, contract.PROXY_CONTAINER):
         await app_docker.start(remote, contract.PROXY_CONTAINER)
         return "started"
     await run_proxy(run, host)
@@ -309,7 +312,7 @@ async def reboot_host(run: Run, host: str) -> None:
             await app_docker.stop(remote, contract.PROXY_CONTAINER)
         except docker_ops.DockerCommandError as error:
             run.output("proxy.reboot", str(error), host=host, stream="stderr")
-        await docker_ops.prune_containers(remote, [OCI_TITLE_FILTER])
+        await app_docker.prune_containers(remote, [OCI_TITLE_FILTER])
         await remote.makedirs(contract.proxy_apps_config_dir())
         await run_proxy(run, host)
 
@@ -367,7 +370,7 @@ async def details(run: Run) -> dict[str, list[str]]:
     """`docker ps --filter 'name=^kamal-proxy$'` per proxy host, as the CLI's table."""
     async def one(host: str) -> list[str]:
         async with run.step("proxy.details", f"docker ps --filter 'name=^{contract.PROXY_CONTAINER}$'", host=host):
-            containers = await docker_ops.list_containers(run.host(host), [f"name=^{contract.PROXY_CONTAINER}$"])
+            containers = await app_docker.list_containers(run.host(host), [f"name=^{contract.PROXY_CONTAINER}$"])
             lines = docker_ops.ps_table(containers)
             for line in lines:
                 run.output("proxy.details", line, host=host)
@@ -454,9 +457,9 @@ async def remove(run: Run, *, force: bool = False) -> bool:
             remote = run.host(host)
             async with run.step("proxy.remove", "Removing kamal-proxy's container, image and directory", host=host):
                 await audit.record(remote, run.config, "Removed proxy container")
-                await docker_ops.prune_containers(remote, [OCI_TITLE_FILTER])
+                await app_docker.prune_containers(remote, [OCI_TITLE_FILTER])
                 await audit.record(remote, run.config, "Removed proxy image")
-                await docker_ops.prune_images(remote, [OCI_TITLE_FILTER], all=True)
+                await app_docker.prune_images(remote, [OCI_TITLE_FILTER], all_images=True)
                 await remove_tree(run, host, contract.proxy_dir())
 
         await run.on_hosts(hosts, remove_on)

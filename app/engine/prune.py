@@ -70,8 +70,9 @@ async def prune_containers_on(run: Run, host_name: str, retain: int) -> None:
         await audit.record(host, config, "Pruned containers")
         run.output("prune.containers", f"$ {commands.prune_app_containers(config, retain)}", host=host_name,
                    stream="command")
-        stopped = await app_docker.list_containers(host, {"label": [f"service={config.service}"],
-                                                          "status": list(STOPPED_STATUSES)})
+        stopped = await app_docker.list_containers(
+            host, [f"label=service={config.service}", *(f"status={status}" for status in STOPPED_STATUSES)],
+            all_states=True)
         for container in containers_to_remove(stopped, retain):
             await app_docker.remove_container(host, container)
             run.output("prune.containers", container, host=host_name)
@@ -80,19 +81,19 @@ async def prune_containers_on(run: Run, host_name: str, retain: int) -> None:
 async def prune_images_on(run: Run, host_name: str) -> None:
     host = run.host(host_name)
     config = run.config
-    service_filter = {"label": [f"service={config.service}"]}
+    service_filter = [f"label=service={config.service}"]
     async with run.step("prune.images", "Prune unused app images", host=host_name):
         await audit.record(host, config, "Pruned images")
         run.output("prune.images", f"$ {commands.prune_dangling_images(config)}", host=host_name, stream="command")
-        await app_docker.prune_images(host, service_filter, dangling_only=True)
+        await app_docker.prune_images(host, service_filter)
         run.output("prune.images", f"$ {commands.prune_tagged_images(config)}", host=host_name, stream="command")
-        containers = await app_docker.list_containers(host, service_filter)
+        containers = await app_docker.list_containers(host, service_filter, all_states=True)
         active = [container_image_word(container) for container in containers]
         active += [config.latest_image, f"{config.repository}:<none>"]
         lines = image_lines(await app_docker.list_images(host, service_filter))
         for tag in images_to_remove(lines, active):
             try:
-                await app_docker.remove_image(host, tag)
+                await app_docker.remove_image(host, tag, force=False)
                 run.output("prune.images", f"Untagged: {tag}", host=host_name)
             except Exception as error:  # one image in use must not stop the rest (as in Kamal's loop)
                 run.output("prune.images", f"{tag}: {error}", host=host_name, stream="stderr")

@@ -15,9 +15,9 @@ from typing import Any, TypeVar
 import aiodocker
 import aiohttp
 
-from app.remote import docker_streams
+from app.remote import docker_cli, docker_images, docker_streams
 from app.remote.docker_errors import DockerCommandError
-from app.remote.engine_api import NO_TIMEOUT, engine_error
+from app.remote.engine_api import NO_TIMEOUT, call, encode_filters, engine_error, filters_from_cli
 from app.remote.errors import HostUnreachable
 from app.remote.host import RemoteHost
 
@@ -50,22 +50,13 @@ async def _request(docker: aiodocker.Docker, path: str, method: str = "POST", pa
         await response.read()
 
 
-def _filters(filters: Mapping[str, Sequence[str]]) -> str:
-    return json.dumps({key: list(values) for key, values in filters.items()})
-
-
 # ---------------------------------------------------------------- containers
 
-async def list_containers(host: RemoteHost, filters: Mapping[str, Sequence[str]], *,
-                          all_states: bool = True) -> list[dict[str, Any]]:
-    """`docker ps [-a] --filter ...`: container summaries, newest first (the CLI's order)."""
-
-    async def work(docker: aiodocker.Docker) -> list[dict[str, Any]]:
-        params = {"all": "1" if all_states else "0", "filters": _filters(filters)}
-        return await docker._query_json("containers/json", method="GET", params=params)
-
-    summaries = await _call(host, "docker ps", work)
-    return sorted(summaries, key=lambda summary: summary.get("Created", 0), reverse=True)
+async def list_containers(host: RemoteHost, filters: Sequence[str], *,
+                          all_states: bool = False) -> list[dict[str, Any]]:
+    """`docker ps [-a] --filter ...`: the engine's container summaries, newest first (the CLI's order)."""
+    return await _call(host, "docker ps",
+                       lambda docker: docker_cli.container_summaries(docker, filters, all_states=all_states))
 
 
 def container_name(summary: Mapping[str, Any]) -> str:
@@ -75,7 +66,7 @@ def container_name(summary: Mapping[str, Any]) -> str:
 
 async def container_id_by_name(host: RemoteHost, name: str, *, only_running: bool = False) -> str | None:
     """`docker container ls [--all] --filter 'name=^NAME$' --quiet` (first id, 12 hex, or None)."""
-    found = await list_containers(host, {"name": [f"^{name}$"]}, all_states=not only_running)
+    found = await list_containers(host, [docker_cli.name_filter(name)], all_states=not only_running)
     return str(found[0]["Id"])[:12] if found else None
 
 
@@ -93,10 +84,19 @@ async def image_id(host: RemoteHost, reference: str) -> str | None:
 
 
 async def inspect_container(host: RemoteHost, container: str) -> dict[str, Any]:
-    async def work(docker: aiodocker.Docker) -> dict[str, Any]:
-        return await docker._query_json(f"containers/{container}/json", method="GET")
+    """`docker inspect CONTAINER` (the object); a missing container raises with status 404, as the CLI fails."""
+    return await _call(host, "docker inspect", lambda docker: docker_cli.inspect_container(docker, container))
 
-    return await _call(host, "docker inspect", work)
+
+async def container_exists(host: RemoteHost, container: str) -> bool:
+    """`docker inspect CONTAINER` succeeds (Kamal: `docker container start kamal-proxy || <run>`)."""
+    try:
+        await inspect_container(host, container)
+    except DockerCommandError as error:
+        if error.status == 404:
+            return False
+        raise
+    return True
 
 
 async def health_status(host: RemoteHost, container: str) -> str:
@@ -113,10 +113,8 @@ async def health_log(host: RemoteHost, container: str) -> str:
 
 
 async def start(host: RemoteHost, container: str) -> None:
-    async def work(docker: aiodocker.Docker) -> None:
-        await _request(docker, f"containers/{container}/start")
-
-    await _call(host, "docker start", work)
+    """`docker container start CONTAINER`."""
+    await _call(host, "docker start", lambda docker: docker_cli.start_container(docker, container))
 
 
 async def stop(host: RemoteHost, container: str, timeout: int | None = None) -> None:
@@ -132,26 +130,27 @@ async def stop(host: RemoteHost, container: str, timeout: int | None = None) -> 
 
 
 async def rename(host: RemoteHost, container: str, new_name: str) -> None:
-    async def work(docker: aiodocker.Docker) -> None:
-        await _request(docker, f"containers/{container}/rename", params={"name": new_name})
-
-    await _call(host, "docker rename", work)
+    """`docker rename OLD NEW`."""
+    await _call(host, "docker rename", lambda docker: docker_cli.rename_container(docker, container, new_name))
 
 
 async def remove_container(host: RemoteHost, container: str) -> None:
+    """`docker rm CONTAINER`."""
+
     async def work(docker: aiodocker.Docker) -> None:
         await _request(docker, f"containers/{container}", method="DELETE")
 
     await _call(host, "docker rm", work)
 
 
-async def prune_containers(host: RemoteHost, filters: Mapping[str, Sequence[str]]) -> list[str]:
-    async def work(docker: aiodocker.Docker) -> list[str]:
-        result = await docker._query_json("containers/prune", method="POST",
-                                          params={"filters": _filters(filters)})
-        return list(result.get("ContainersDeleted") or [])
+async def prune_containers(host: RemoteHost, filters: Sequence[str]) -> list[str]:
+    """`docker container prune --force --filter ...`: the ids removed."""
+    return await _call(host, "docker container prune", lambda docker: docker_cli.prune_containers(docker, filters))
 
-    return await _call(host, "docker container prune", work)
+
+async def create_network(host: RemoteHost, name: str) -> bool:
+    """`docker network create NAME`; False when it already exists (Kamal ignores that error)."""
+    return await _call(host, "docker network create", lambda docker: docker_cli.create_network(docker, name))
 
 
 async def logs(host: RemoteHost, container: str, *, tail: int | None = None, since: str | None = None,
@@ -205,31 +204,26 @@ async def tag(host: RemoteHost, source: str, target: str) -> None:
     await _call(host, "docker tag", work)
 
 
-async def list_images(host: RemoteHost, filters: Mapping[str, Sequence[str]]) -> list[dict[str, Any]]:
+async def list_images(host: RemoteHost, filters: Sequence[str]) -> list[dict[str, Any]]:
+    """`docker image ls --filter ...`: the engine's image summaries."""
+
     async def work(docker: aiodocker.Docker) -> list[dict[str, Any]]:
-        return await docker._query_json("images/json", method="GET",
-                                        params={"filters": _filters(filters)})
+        return await call(docker, "GET", "images/json",
+                          params={"filters": encode_filters(filters_from_cli(list(filters)))})
 
     return await _call(host, "docker image ls", work)
 
 
-async def remove_image(host: RemoteHost, reference: str, *, force: bool = False) -> None:
-    async def work(docker: aiodocker.Docker) -> None:
-        await docker.images.delete(reference, force=force)
+async def remove_image(host: RemoteHost, image: str, *, force: bool = True) -> bool:
+    """`docker image rm [--force] IMAGE` (Kamal always passes --force but for prune's `docker rmi` loop).
+    With --force a missing image is no failure (False), as with the CLI; True when something was removed."""
+    return await _call(host, "docker rmi", lambda docker: docker_images.remove_image(docker, image, force=force))
 
-    await _call(host, "docker rmi", work)
 
-
-async def prune_images(host: RemoteHost, filters: Mapping[str, Sequence[str]], *, dangling_only: bool) -> None:
-    """`docker image prune [--all] --force --filter ...`."""
-
-    async def work(docker: aiodocker.Docker) -> None:
-        query = {key: list(values) for key, values in filters.items()}
-        query["dangling"] = ["true" if dangling_only else "false"]
-        await docker._query_json("images/prune", method="POST",
-                                 params={"filters": json.dumps(query)})
-
-    await _call(host, "docker image prune", work)
+async def prune_images(host: RemoteHost, filters: Sequence[str], *, all_images: bool = False) -> list[str]:
+    """`docker image prune [--all] --force --filter ...`: the ids the engine reports deleted."""
+    return await _call(host, "docker image prune",
+                       lambda docker: docker_images.prune_images(docker, filters, all_images=all_images))
 
 
 def raise_unless_ok(exit_code: int, output: str, command: str) -> None:

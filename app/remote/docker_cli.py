@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -97,18 +97,25 @@ async def _run_attached(docker: aiodocker.Docker, container_id: str, request: Ru
 
 # -- stop, rename, list, inspect ------------------------------------------------------------------
 
-async def list_containers(docker: aiodocker.Docker, filters: list[str] = (), *, all_states: bool = False,
-                          latest: bool = False) -> list[ContainerSummary]:
-    """`docker ps [--all] [--latest] --filter ...` (also `docker container ls`), newest first like the CLI.
-    `--latest` is the engine's `limit=1`, which includes every state."""
+async def container_summaries(docker: aiodocker.Docker, filters: Sequence[str] = (), *, all_states: bool = False,
+                              latest: bool = False) -> list[dict[str, Any]]:
+    """`docker ps [--all] [--latest] --filter ...` (also `docker container ls`): the engine's summaries,
+    newest first like the CLI. `--latest` is the engine's `limit=1`, which includes every state."""
     params = {"filters": encode_filters(filters_from_cli(list(filters)))}
     if all_states:
         params["all"] = "1"
     if latest:
         params["limit"] = "1"
     summaries = await call(docker, "GET", "containers/json", params=params)
+    return sorted(summaries, key=lambda summary: summary.get("Created", 0), reverse=True)
+
+
+async def list_containers(docker: aiodocker.Docker, filters: Sequence[str] = (), *, all_states: bool = False,
+                          latest: bool = False) -> list[ContainerSummary]:
+    """`docker ps ...` as `container_summaries`, typed."""
     return [ContainerSummary(item["Id"], (item.get("Names") or ["/"])[0].lstrip("/"), item.get("Image", ""),
-                             item.get("State", ""), item.get("Labels") or {}) for item in summaries]
+                             item.get("State", ""), item.get("Labels") or {})
+            for item in await container_summaries(docker, filters, all_states=all_states, latest=latest)]
 
 
 async def container_ids(docker: aiodocker.Docker, filters: list[str], *, latest: bool = False) -> list[str]:
@@ -186,8 +193,8 @@ async def create_network(docker: aiodocker.Docker, name: str = "kamal") -> bool:
     return True
 
 
-async def prune_containers(docker: aiodocker.Docker, filters: list[str]) -> list[str]:
+async def prune_containers(docker: aiodocker.Docker, filters: Sequence[str]) -> list[str]:
     """`docker container prune --force --filter ...` (stopped containers only); returns the ids removed."""
     result = await call(docker, "POST", "containers/prune",
-                        params={"filters": encode_filters(filters_from_cli(filters))})
+                        params={"filters": encode_filters(filters_from_cli(list(filters)))})
     return list((result or {}).get("ContainersDeleted") or [])

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 from urllib.parse import quote
 
@@ -48,22 +48,23 @@ async def tag_image(docker: aiodocker.Docker, source: str, target: str) -> None:
                params={"repo": reference.repository, "tag": reference.tag or "latest"})
 
 
-async def remove_image(docker: aiodocker.Docker, image: str) -> bool:
-    """`docker image rm --force IMAGE`. Like the CLI with --force, a missing image is not a failure
+async def remove_image(docker: aiodocker.Docker, image: str, *, force: bool = True) -> bool:
+    """`docker image rm [--force] IMAGE`. Like the CLI with --force, a missing image is not a failure
     (the CLI prints the error but exits 0): returns False then, True when something was removed."""
     try:
-        await call(docker, "DELETE", f"images/{quote(image, safe='/:@')}", params={"force": "1"})
+        await call(docker, "DELETE", f"images/{quote(image, safe='/:@')}", params={"force": "1" if force else "0"})
     except DockerCommandError as error:
-        if error.status == 404:
+        if error.status == 404 and force:
             return False
         raise
     return True
 
 
-async def prune_images(docker: aiodocker.Docker, filters: list[str], *, all_images: bool = False) -> list[str]:
+async def prune_images(docker: aiodocker.Docker, filters: Sequence[str], *,
+                       all_images: bool = False) -> list[str]:
     """`docker image prune [--all] --force --filter ...` (Kamal: `--filter label=service=S`).
     Without --all only dangling images go; returns the ids the engine reports deleted."""
-    grouped = filters_from_cli(filters)
+    grouped = filters_from_cli(list(filters))
     grouped["dangling"] = ["false" if all_images else "true"]
     result = await call(docker, "POST", "images/prune", params={"filters": encode_filters(grouped)})
     return [item.get("Deleted") or item.get("Untagged") for item in (result or {}).get("ImagesDeleted") or []]

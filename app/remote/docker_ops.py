@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,66 +37,12 @@ class RegistryAuth:
         return base64.urlsafe_b64encode(json.dumps(body).encode()).decode()
 
 
-def filters_param(filters: Mapping[str, Iterable[str]] | Iterable[str]) -> str:
-    """`--filter k=v` arguments (or a mapping) as the API's JSON `filters` parameter."""
-    grouped: dict[str, list[str]] = {}
-    if isinstance(filters, Mapping):
-        for key, values in filters.items():
-            grouped.setdefault(key, []).extend(values)
-    else:
-        for item in filters:
-            key, _, value = item.partition("=")
-            grouped.setdefault(key, []).append(value)
-    return json.dumps({key: {value: True for value in values} for key, values in grouped.items()})
-
-
 async def _json(host: RemoteHost, path: str, method: str = "GET", *, params: Mapping[str, Any] | None = None,
                 body: Any = None, headers: Mapping[str, str] | None = None) -> Any:
     return await call(await host.docker(), method, path, params=params, body=body, headers=headers)
 
 
-# -- networks ----------------------------------------------------------------------------------
-
-async def create_network(host: RemoteHost, name: str) -> bool:
-    """`docker network create NAME`; False when it already exists (Kamal ignores that error)."""
-    body = {"Name": name, "CheckDuplicate": True, "Driver": "bridge", "Internal": False, "Attachable": False,
-            "Ingress": False, "IPAM": {"Driver": "default", "Options": {}, "Config": []}, "Options": {},
-            "Labels": {}}
-    try:
-        await _json(host, "networks/create", "POST", body=body)
-    except DockerCommandError as error:
-        if error.status == 409 or "already exists" in str(error):
-            return False
-        raise
-    return True
-
-
 # -- containers --------------------------------------------------------------------------------
-
-async def inspect_container(host: RemoteHost, name: str) -> dict[str, Any] | None:
-    """`docker inspect NAME` for a container; None when there is none."""
-    try:
-        return await _json(host, f"containers/{name}/json")
-    except DockerCommandError as error:
-        if error.status == 404:
-            return None
-        raise
-
-
-async def list_containers(host: RemoteHost, filters: Iterable[str] | Mapping[str, Iterable[str]],
-                          *, all: bool = False) -> list[dict[str, Any]]:
-    """`docker ps [-a] --filter ...` (the API's summaries, newest first like the CLI)."""
-    params = {"filters": filters_param(filters)}
-    if all:
-        params["all"] = "1"
-    return await _json(host, "containers/json", params=params)
-
-
-async def prune_containers(host: RemoteHost, filters: Iterable[str]) -> list[str]:
-    """`docker container prune --force --filter ...`: the ids removed."""
-    result = await _json(host, "containers/prune", "POST", params={"filters": filters_param(filters)})
-    return list((result or {}).get("ContainersDeleted") or [])
-
 
 async def exec_in_container(host: RemoteHost, name: str, argv: list[str], *, stdin: bytes | None = None,
                             env: Mapping[str, str] | None = None) -> tuple[int, str]:
@@ -116,26 +62,6 @@ async def image_label(host: RemoteHost, image: str, label: str) -> str | None:
     info = await _json(host, f"images/{image}/json")
     labels = ((info or {}).get("Config") or {}).get("Labels") or {}
     return labels.get(label)
-
-
-async def remove_image(host: RemoteHost, image: str, *, force: bool = True) -> bool:
-    """`docker image rm [--force] IMAGE`; with force a missing image is fine (False), as with the CLI."""
-    try:
-        await call(await host.docker(), "DELETE", f"images/{image}", params={"force": "1" if force else "0"})
-    except DockerCommandError as error:
-        if error.status == 404 and force:
-            return False
-        raise
-    return True
-
-
-async def prune_images(host: RemoteHost, filters: Iterable[str], *, all: bool = False) -> list[str]:
-    """`docker image prune [--all] --force --filter ...`: the image ids deleted."""
-    grouped = json.loads(filters_param(filters))
-    if all:
-        grouped["dangling"] = {"false": True}
-    result = await _json(host, "images/prune", "POST", params={"filters": json.dumps(grouped)})
-    return [entry.get("Deleted") for entry in (result or {}).get("ImagesDeleted") or [] if entry.get("Deleted")]
 
 
 def _split_image(image: str) -> tuple[str, str]:

@@ -334,8 +334,8 @@ async def remove_app(run: Run) -> None:
                 await audit.record(run.host(host), config, "Removed all app containers", role=role.name)
                 run.output("app.remove_containers", f"$ {commands.remove_containers(config, role)}", host=host,
                            stream="command")
-                await app_docker.prune_containers(run.host(host), {"label": [
-                    f"service={config.service}", f"destination={config.destination or ''}", f"role={role.name}"]})
+                await app_docker.prune_containers(run.host(host), contract.app_container_filters(
+                    config.service, config.destination, role.name))
 
         await app_boot.on_roles(run, run.targets.roles, run.targets.app_hosts, containers_work, parallel=True)
         hosts = _hosts_removing_all_roles(run)
@@ -344,8 +344,8 @@ async def remove_app(run: Run) -> None:
             async with run.step("app.remove_images", "Remove app images", host=host):
                 await audit.record(run.host(host), config, "Removed all app images")
                 run.output("app.remove_images", f"$ {commands.remove_images(config)}", host=host, stream="command")
-                await app_docker.prune_images(run.host(host), {"label": [f"service={config.service}"]},
-                                              dangling_only=False)
+                await app_docker.prune_images(run.host(host), [f"label=service={config.service}"],
+                                              all_images=True)
 
         await run.on_hosts(hosts, images_work)
 
