@@ -221,7 +221,8 @@ async def proxy_deploy(run: Run, accessory: Accessory, host: str) -> None:
     target = await _proxy_target(run, accessory, host)
     args = deploy_args(run.config, accessory.proxy, target or "")
     argv = ["kamal-proxy", "deploy", accessory.service_name, *[_unquote(arg) for arg in args]]
-    status, output = await docker_ops.exec_in_container(run.host(host), contract.PROXY_CONTAINER, argv)
+    result = await app_docker.exec_in_container(run.host(host), contract.PROXY_CONTAINER, argv)
+    status, output = result.exit_code, result.stdout + result.stderr
     for line in output.splitlines():
         run.output("accessory.proxy", line, host=host)
     if status != 0:
@@ -291,8 +292,9 @@ async def _stop_on_host(run: Run, accessory: Accessory, host: str) -> None:
         except docker_ops.DockerCommandError as error:  # Kamal ignores a failing stop
             run.output("accessory.stop", str(error), host=host, stream="stderr")
         if accessory.running_proxy and target:
-            status, output = await docker_ops.exec_in_container(
+            result = await app_docker.exec_in_container(
                 remote, contract.PROXY_CONTAINER, ["kamal-proxy", "remove", accessory.service_name])
+            status, output = result.exit_code, result.stdout + result.stderr
             if status != 0:
                 raise AccessoryError(f"kamal-proxy remove {accessory.service_name} failed: {output.strip()}")
 

@@ -173,7 +173,8 @@ class AppOnHost:
             await asyncio.sleep(0.05)
 
     async def proxy_exec(self, argv: list[str]) -> str:
-        exit_code, output = await app_docker.exec_capture(self.host, contract.PROXY_CONTAINER, argv)
+        result = await app_docker.exec_in_container(self.host, contract.PROXY_CONTAINER, argv)
+        exit_code, output = result.exit_code, result.output
         for line in output.splitlines():
             self.run.output(self.step, line, host=self.host_name)
         if exit_code != 0:

@@ -172,22 +172,14 @@ async def follow_logs(host: RemoteHost, container: str, *, tail: int | None = 10
         yield line.text
 
 
-async def exec_capture(host: RemoteHost, container: str, argv: Sequence[str], *,
-                       env: Mapping[str, str] | None = None) -> tuple[int, str]:
-    """`docker exec CONTAINER ARGV...`: (exit code, stdout+stderr in arrival order)."""
-
-    async def work(docker: aiodocker.Docker) -> tuple[int, str]:
-        target = docker.containers.container(container)
-        environment = [f"{key}={value}" for key, value in (env or {}).items()] or None
-        execution = await target.exec(list(argv), stdout=True, stderr=True, environment=environment)
-        chunks: list[bytes] = []
-        async with execution.start(detach=False) as stream:
-            while (message := await stream.read_out()) is not None:
-                chunks.append(message.data)
-        details = await execution.inspect()
-        return int(details.get("ExitCode") or 0), b"".join(chunks).decode(errors="replace")
-
-    return await _call(host, "docker exec", work)
+async def exec_in_container(host: RemoteHost, container: str, argv: Sequence[str], *, stdin: bytes | None = None,
+                            env: Mapping[str, str] | None = None) -> docker_streams.ExecResult:
+    """`docker exec [-i] [--env K=V] CONTAINER ARGV...` (Kamal: `docker exec kamal-proxy kamal-proxy deploy ...`,
+    `accessory exec --reuse`): exit code, stdout, stderr, and `output`, both streams in arrival order
+    (`2>&1`). `stdin` is sent, then closed, like `-i < file`."""
+    environment = [f"{key}={value}" for key, value in (env or {}).items()]
+    return await _call(host, "docker exec", lambda docker: docker_streams.exec_in_container(
+        docker, container, argv, stdin=stdin, env=environment))
 
 
 # ---------------------------------------------------------------- images

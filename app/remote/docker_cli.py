@@ -88,7 +88,7 @@ async def _run_attached(docker: aiodocker.Docker, container_id: str, request: Ru
             stdout=True, stderr=True, stdin=request.interactive)
         async with stream:  # attached before the start, so no output is lost
             await _start(docker, container_id)
-            stdout, stderr = await collect_output(stream, stdin if request.interactive else None)
+            stdout, stderr, _ = await collect_output(stream, stdin if request.interactive else None)
         status = json.loads(await waiter.text())
     if (status.get("Error") or {}).get("Message"):
         raise DockerCommandError(status["Error"]["Message"])

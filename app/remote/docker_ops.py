@@ -42,19 +42,6 @@ async def _json(host: RemoteHost, path: str, method: str = "GET", *, params: Map
     return await call(await host.docker(), method, path, params=params, body=body, headers=headers)
 
 
-# -- containers --------------------------------------------------------------------------------
-
-async def exec_in_container(host: RemoteHost, name: str, argv: list[str], *, stdin: bytes | None = None,
-                            env: Mapping[str, str] | None = None) -> tuple[int, str]:
-    """`docker exec [-i] NAME CMD...`: (exit code, stdout then stderr); `stdin` is sent, then closed."""
-    from app.remote import docker_streams
-
-    docker = await host.docker()
-    result = await docker_streams.exec_in_container(
-        docker, name, argv, stdin=stdin, env=[f"{key}={value}" for key, value in (env or {}).items()])
-    return int(result.exit_code or 0), result.stdout + result.stderr
-
-
 # -- images ------------------------------------------------------------------------------------
 
 async def image_label(host: RemoteHost, image: str, label: str) -> str | None:
@@ -235,4 +222,7 @@ async def exec_command(host: RemoteHost, command: str, *, stdin: bytes | None = 
     except NotTranslatable:
         result = await host.run(command, input=stdin.decode() if stdin is not None else None, check=False)
         return result.exit_status or 0, result.stdout + result.stderr
-    return await exec_in_container(host, rest[0], rest[1:], stdin=stdin)
+    from app.remote import app_docker
+
+    result = await app_docker.exec_in_container(host, rest[0], rest[1:], stdin=stdin)
+    return result.exit_code, result.stdout + result.stderr

@@ -34,6 +34,7 @@ class ExecResult:
     exit_code: int
     stdout: str
     stderr: str
+    output: str = ""  # both streams in arrival order, as `2>&1` shows them
 
 
 def since_parameter(value: str, now: float | None = None) -> str:
@@ -115,21 +116,26 @@ async def exec_in_container(docker: aiodocker.Docker, container: str, command: S
     created = await call(docker, "POST", f"containers/{container}/exec", body=exec_body)
     execution = docker.containers.exec(created["Id"])
     async with execution.start(detach=False) as stream:
-        stdout, stderr = await collect_output(stream, stdin)
+        stdout, stderr, output = await collect_output(stream, stdin)
     details = await _finished_exec(docker, created["Id"])
-    return ExecResult(details["ExitCode"], stdout, stderr)
+    return ExecResult(details["ExitCode"], stdout, stderr, output)
 
 
-async def collect_output(stream: Any, stdin: bytes | None) -> tuple[str, str]:
-    """Read an open attached stream to its end, after writing `stdin` (then half-closing it) if given."""
-    chunks: dict[int, list[bytes]] = {1: [], 2: []}
+async def collect_output(stream: Any, stdin: bytes | None) -> tuple[str, str, str]:
+    """Read an open attached stream to its end, after writing `stdin` (then half-closing it) if given:
+    (stdout, stderr, both in arrival order)."""
+    chunks: list[tuple[int, bytes]] = []
     if stdin is not None:
         if stdin:
             await stream.write_in(stdin)
         _close_stdin(stream)
     while (message := await stream.read_out()) is not None:
-        chunks[2 if message.stream == 2 else 1].append(message.data)
-    return b"".join(chunks[1]).decode(errors="replace"), b"".join(chunks[2]).decode(errors="replace")
+        chunks.append((2 if message.stream == 2 else 1, message.data))
+
+    def joined(*streams: int) -> str:
+        return b"".join(data for number, data in chunks if number in streams).decode(errors="replace")
+
+    return joined(1), joined(2), joined(1, 2)
 
 
 def _close_stdin(stream: Any) -> None:

@@ -159,6 +159,7 @@ async def test_exec_captures_output_exit_code_and_stdin(remote_docker, run_id, t
         result = await docker_streams.exec_in_container(
             remote_docker, name, ["sh", "-c", "cat; echo \"$GREETING\" >&2; exit 7"], stdin=sql, env=["GREETING=hi"])
         assert (result.exit_code, result.stdout, result.stderr) == (7, sql.decode(), "hi\n")
+        assert result.output == sql.decode() + "hi\n"  # both streams in arrival order (`2>&1`)
         quiet = await docker_streams.exec_in_container(remote_docker, name, ["sh", "-c", "exit 0"])
         assert (quiet.exit_code, quiet.stdout, quiet.stderr) == (0, "", "")
         with pytest.raises(DockerCommandError) as failed:

@@ -65,10 +65,10 @@ async def stop_app(run: Run) -> None:
                 current = await app.current_running_version()
                 if current and await app.container_id(current):
                     app.show(commands.proxy_remove(role))
-                    exit_code, output = await app_docker.exec_capture(
+                    result = await app_docker.exec_in_container(
                         run.host(host), contract.PROXY_CONTAINER, ["kamal-proxy", "remove", role.container_prefix])
-                    if exit_code:
-                        run.output("app.stop", output.strip(), host=host, stream="stderr")
+                    if result.exit_code:
+                        run.output("app.stop", result.output.strip(), host=host, stream="stderr")
             try:
                 await app.stop()
             except Exception as error:  # `raise_on_non_zero_exit: false`
