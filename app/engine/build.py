@@ -27,7 +27,7 @@ from app.engine import audit, build_context, local_registry, registry_ops
 from app.engine.hooks import run_hook
 from app.engine.runner import Run
 from app.errors import ShipdeckError
-from app.remote import app_docker, docker_ops
+from app.remote import app_docker, docker_images, docker_ops
 from app.remote.local_docker import LocalDocker
 
 STEP_PUSH = "build.push"
@@ -339,7 +339,7 @@ async def pull_on_host(run: Run, host: str) -> None:
             run.output(STEP_PULL, str(error), host=host, stream="stderr")
         async for line in docker_ops.pull_image(remote, image, registry_ops.registry_auth(run)):
             run.output(STEP_PULL, line, host=host)
-        label = await docker_ops.image_label(remote, image, "service")
+        label = docker_images.image_label(await app_docker.inspect_image(remote, image), "service")
         if label != config.service:
             raise BuildError(f"Image {image} is missing the 'service' label")
 

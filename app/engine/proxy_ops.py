@@ -18,7 +18,7 @@ from app.engine.confirm import ConfirmationRequest, Effect
 from app.engine.hooks import run_hook
 from app.engine.runner import Run
 from app.errors import ShipdeckError
-from app.remote import app_docker, docker_ops
+from app.remote import app_docker, docker_cli, docker_ops
 
 OCI_TITLE_FILTER = "label=org.opencontainers.image.title=kamal-proxy"
 PROXY_VOLUME_ARG = f"{contract.PROXY_CONFIG_VOLUME}:/home/kamal-proxy/.config/kamal-proxy"
@@ -221,8 +221,7 @@ async def running_version(run: Run, host: str) -> str | None:
         if error.status == 404:
             return None
         raise
-    image = str((info.get("Config") or {}).get("Image") or "")
-    return image.split(":")[-1] or None
+    return docker_cli.image_version(info) or None
 
 
 # -- host lists ----------------------------------------------------------------------------------

@@ -1,14 +1,17 @@
-"""The Docker API calls of the deploy flow, each the equivalent of one docker CLI command Kamal runs.
+"""The Docker commands Kamal runs on a server for app, accessory and proxy containers and their images,
+one function per command, each naming the command it mirrors.
 
-Every function takes a `RemoteHost` (one SSH connection, the docker socket forwarded through it) and
-maps engine errors to `DockerCommandError` ("Error response from daemon: ...") and lost connections
-to `HostUnreachable`, so callers never see aiodocker or aiohttp types.
+Conventions: every function takes a `RemoteHost` (one SSH connection, the docker socket forwarded
+through it); filters are the CLI's `--filter` expressions (`label=service=app`, `status=running`), as
+`app.contract` spells them; a missing object raises `DockerCommandError` with `status` 404, worded like
+the CLI ("Error response from daemon: ..."), as the command would fail; a lost connection raises
+`HostUnreachable`. Callers never see aiodocker or aiohttp types. The requests themselves are made by
+the engine-level functions of `docker_cli`, `docker_images` and `docker_streams`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
@@ -17,7 +20,7 @@ import aiohttp
 
 from app.remote import docker_cli, docker_images, docker_streams
 from app.remote.docker_errors import DockerCommandError
-from app.remote.engine_api import NO_TIMEOUT, call, encode_filters, engine_error, filters_from_cli
+from app.remote.engine_api import call, encode_filters, engine_error, filters_from_cli
 from app.remote.errors import HostUnreachable
 from app.remote.host import RemoteHost
 
@@ -40,16 +43,6 @@ async def _call(host: RemoteHost, what: str, work: Callable[[aiodocker.Docker], 
         raise HostUnreachable(host.name, f"connection lost during {what}: {error}") from error
 
 
-async def _request(docker: aiodocker.Docker, path: str, method: str = "POST", params: dict[str, str] | None = None,
-                   timeout: aiohttp.ClientTimeout | None = None) -> None:
-    """One API request whose (empty or ignored) body we only drain."""
-    kwargs: dict[str, Any] = {"params": params or {}}
-    if timeout is not None:
-        kwargs["timeout"] = timeout
-    async with docker._query(path, method, **kwargs) as response:
-        await response.read()
-
-
 # ---------------------------------------------------------------- containers
 
 async def list_containers(host: RemoteHost, filters: Sequence[str], *,
@@ -70,19 +63,6 @@ async def container_id_by_name(host: RemoteHost, name: str, *, only_running: boo
     return str(found[0]["Id"])[:12] if found else None
 
 
-async def image_id(host: RemoteHost, reference: str) -> str | None:
-    async def work(docker: aiodocker.Docker) -> str | None:
-        try:
-            inspected = await docker.images.inspect(reference)
-        except aiodocker.DockerError as error:
-            if error.status == 404:
-                return None
-            raise
-        return str(inspected["Id"])
-
-    return await _call(host, "docker image inspect", work)
-
-
 async def inspect_container(host: RemoteHost, container: str) -> dict[str, Any]:
     """`docker inspect CONTAINER` (the object); a missing container raises with status 404, as the CLI fails."""
     return await _call(host, "docker inspect", lambda docker: docker_cli.inspect_container(docker, container))
@@ -100,16 +80,13 @@ async def container_exists(host: RemoteHost, container: str) -> bool:
 
 
 async def health_status(host: RemoteHost, container: str) -> str:
-    """`{{if .State.Health}}{{.State.Health.Status}}{{else}}{{.State.Status}}{{end}}`."""
-    state = (await inspect_container(host, container)).get("State") or {}
-    health = state.get("Health")
-    return str(health.get("Status") if health else state.get("Status", ""))
+    """`docker inspect --format '{{if .State.Health}}{{.State.Health.Status}}{{else}}{{.State.Status}}{{end}}'`."""
+    return docker_cli.health_or_state(await inspect_container(host, container))
 
 
 async def health_log(host: RemoteHost, container: str) -> str:
-    """`{{json .State.Health}}`."""
-    state = (await inspect_container(host, container)).get("State") or {}
-    return json.dumps(state.get("Health"), separators=(",", ":"))
+    """`docker inspect --format '{{json .State.Health}}'`."""
+    return docker_cli.health_json(await inspect_container(host, container))
 
 
 async def start(host: RemoteHost, container: str) -> None:
@@ -118,15 +95,8 @@ async def start(host: RemoteHost, container: str) -> None:
 
 
 async def stop(host: RemoteHost, container: str, timeout: int | None = None) -> None:
-    """`docker stop [-t N]`: without -t the engine uses the container's own stop timeout (10s default)."""
-
-    async def work(docker: aiodocker.Docker) -> None:
-        params = {"t": str(timeout)} if timeout is not None else {}
-        # The HTTP call must outlive the stop timeout itself (without -t: the container's own, like the CLI).
-        client_timeout = aiohttp.ClientTimeout(total=timeout + 60) if timeout is not None else NO_TIMEOUT
-        await _request(docker, f"containers/{container}/stop", params=params, timeout=client_timeout)
-
-    await _call(host, "docker stop", work)
+    """`docker stop [-t N] CONTAINER`: without -t the engine uses the container's own stop timeout (10s default)."""
+    await _call(host, "docker stop", lambda docker: docker_cli.stop_container(docker, container, timeout=timeout))
 
 
 async def rename(host: RemoteHost, container: str, new_name: str) -> None:
@@ -137,10 +107,7 @@ async def rename(host: RemoteHost, container: str, new_name: str) -> None:
 async def remove_container(host: RemoteHost, container: str) -> None:
     """`docker rm CONTAINER`."""
 
-    async def work(docker: aiodocker.Docker) -> None:
-        await _request(docker, f"containers/{container}", method="DELETE")
-
-    await _call(host, "docker rm", work)
+    await _call(host, "docker rm", lambda docker: call(docker, "DELETE", f"containers/{container}"))
 
 
 async def prune_containers(host: RemoteHost, filters: Sequence[str]) -> list[str]:
@@ -185,15 +152,13 @@ async def exec_in_container(host: RemoteHost, container: str, argv: Sequence[str
 # ---------------------------------------------------------------- images
 
 async def tag(host: RemoteHost, source: str, target: str) -> None:
-    """`docker tag SOURCE REPO:TAG`."""
-    repository, _, tag_name = target.rpartition(":")
-    if "/" in tag_name or not repository:
-        repository, tag_name = target, "latest"
+    """`docker tag SOURCE REPO:TAG` (Kamal: `docker tag <repo>:<version> <repo>:latest[-dest]`)."""
+    await _call(host, "docker tag", lambda docker: docker_images.tag_image(docker, source, target))
 
-    async def work(docker: aiodocker.Docker) -> None:
-        await docker.images.tag(source, repository, tag=tag_name)
 
-    await _call(host, "docker tag", work)
+async def inspect_image(host: RemoteHost, image: str) -> dict[str, Any]:
+    """`docker image inspect IMAGE` (the object); a missing image raises with status 404."""
+    return await _call(host, "docker image inspect", lambda docker: docker_images.inspect_image(docker, image))
 
 
 async def list_images(host: RemoteHost, filters: Sequence[str]) -> list[dict[str, Any]]:

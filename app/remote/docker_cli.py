@@ -130,14 +130,19 @@ async def stop_containers(docker: aiodocker.Docker, filters: list[str], *, timeo
     before SIGKILL, as `docker stop` without `-t` does; -1 waits forever. The HTTP request therefore
     has no client-side timeout. With no match nothing is stopped (Kamal ignores that `xargs` failure)."""
     ids = await container_ids(docker, filters)
-    params = {} if timeout is None else {"t": str(timeout)}
-    results = await asyncio.gather(
-        *(call(docker, "POST", f"containers/{cid}/stop", params=params, timeout=NO_TIMEOUT) for cid in ids),
-        return_exceptions=True)
+    results = await asyncio.gather(*(stop_container(docker, cid, timeout=timeout) for cid in ids),
+                                   return_exceptions=True)
     failures = [result for result in results if isinstance(result, BaseException)]
     if failures:
         raise failures[0]
     return ids
+
+
+async def stop_container(docker: aiodocker.Docker, container: str, *, timeout: int | None = None) -> None:
+    """`docker stop [-t N] CONTAINER`: without -t the engine waits the container's own stop timeout.
+    The HTTP request has no client-side timeout, since the stop itself may take that long."""
+    params = {} if timeout is None else {"t": str(timeout)}
+    await call(docker, "POST", f"containers/{container}/stop", params=params, timeout=NO_TIMEOUT)
 
 
 def name_filter(name: str) -> str:
@@ -169,7 +174,7 @@ def health_or_state(info: Mapping[str, Any]) -> str:
 
 def health_json(info: Mapping[str, Any]) -> str:
     """`--format '{{json .State.Health}}'` (Kamal prints it when a new container fails)."""
-    return json.dumps((info.get("State") or {}).get("Health"))
+    return json.dumps((info.get("State") or {}).get("Health"), separators=(",", ":"))  # Go's compact JSON
 
 
 def image_version(info: Mapping[str, Any]) -> str:

@@ -1,4 +1,6 @@
-"""Docker Engine API calls on a server, each the API form of one docker CLI command Kamal runs.
+"""Kamal's command strings on a server (`docker run ...`, `docker exec ...`), through the Engine API when
+they translate exactly, else over SSH; image pulls with registry credentials; `docker info`; the
+`docker ps` table. Container and image commands by name are in `app_docker`.
 
 Every function takes a `RemoteHost` and talks to its engine through the forwarded socket (about
 3 ms a call instead of ~150 ms for a shell round trip). Errors read like the docker CLI's.
@@ -43,13 +45,6 @@ async def _json(host: RemoteHost, path: str, method: str = "GET", *, params: Map
 
 
 # -- images ------------------------------------------------------------------------------------
-
-async def image_label(host: RemoteHost, image: str, label: str) -> str | None:
-    """`docker inspect -f '{{ .Config.Labels.<label> }}' IMAGE`; None when the image has no such label."""
-    info = await _json(host, f"images/{image}/json")
-    labels = ((info or {}).get("Config") or {}).get("Labels") or {}
-    return labels.get(label)
-
 
 def _split_image(image: str) -> tuple[str, str]:
     """`name[:tag]` → (name, tag); a port in the registry host is not a tag; digests stay whole."""
