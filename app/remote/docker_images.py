@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Any
 from urllib.parse import quote
 
@@ -19,11 +19,11 @@ def registry_auth(server: str, username: str, password: str) -> dict[str, str]:
     return {"username": username, "password": password, "serveraddress": server}
 
 
-async def pull_image(docker: aiodocker.Docker, image: str, *, auth: Mapping[str, str] | None = None,
-                     platform: str | None = None,
-                     on_progress: Callable[[dict[str, Any]], None] | None = None) -> None:
-    """`docker pull IMAGE` (Kamal: `docker pull <image>`, `docker image pull <image>`).
-    An error reported inside the progress stream (after HTTP 200) raises DockerCommandError."""
+async def pull_progress(docker: aiodocker.Docker, image: str, *, auth: Mapping[str, str] | None = None,
+                        platform: str | None = None) -> AsyncIterator[dict[str, Any]]:
+    """`docker pull IMAGE` (Kamal: `docker pull <image>`, `docker image pull <image>`): the engine's
+    progress objects as they come. An error reported inside the stream (after HTTP 200) raises
+    DockerCommandError."""
     try:
         reference = parse_reference(image)
     except ValueError as error:
@@ -34,8 +34,16 @@ async def pull_image(docker: aiodocker.Docker, image: str, *, auth: Mapping[str,
     headers = {"X-Registry-Auth": registry_auth_header(auth)}
     async with open_response(docker, "POST", "images/create", params=params, headers=headers) as response:
         async for item in progress(response):
-            if on_progress is not None:
-                on_progress(item)
+            yield item
+
+
+async def pull_image(docker: aiodocker.Docker, image: str, *, auth: Mapping[str, str] | None = None,
+                     platform: str | None = None,
+                     on_progress: Callable[[dict[str, Any]], None] | None = None) -> None:
+    """`docker pull IMAGE` to its end (`pull_progress`, each object handed to `on_progress`)."""
+    async for item in pull_progress(docker, image, auth=auth, platform=platform):
+        if on_progress is not None:
+            on_progress(item)
 
 
 async def tag_image(docker: aiodocker.Docker, source: str, target: str) -> None:

@@ -9,16 +9,13 @@ Registry credentials travel in the `X-Registry-Auth` header, never in a command 
 
 from __future__ import annotations
 
-import base64
-import json
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import aiodocker
-
+from app.remote import docker_images
 from app.remote.docker_errors import DockerCommandError, NotTranslatable
-from app.remote.engine_api import call, engine_error, json_lines
+from app.remote.engine_api import call, registry_auth_header
 from app.remote.host import RemoteHost
 
 DOCKER_HUB_AUTH_SERVER = "https://index.docker.io/v1/"
@@ -32,11 +29,14 @@ class RegistryAuth:
     username: str
     password: str
 
+    def credentials(self) -> dict[str, str]:
+        """What `docker login` would store, as the engine's pull requests take them."""
+        return {"username": self.username, "password": self.password,
+                "serveraddress": self.server or DOCKER_HUB_AUTH_SERVER}
+
     def header(self) -> str:
         """The base64url JSON the engine expects in `X-Registry-Auth`."""
-        body = {"username": self.username, "password": self.password,
-                "serveraddress": self.server or DOCKER_HUB_AUTH_SERVER}
-        return base64.urlsafe_b64encode(json.dumps(body).encode()).decode()
+        return registry_auth_header(self.credentials())
 
 
 async def _json(host: RemoteHost, path: str, method: str = "GET", *, params: Mapping[str, Any] | None = None,
@@ -46,36 +46,20 @@ async def _json(host: RemoteHost, path: str, method: str = "GET", *, params: Map
 
 # -- images ------------------------------------------------------------------------------------
 
-def _split_image(image: str) -> tuple[str, str]:
-    """`name[:tag]` → (name, tag); a port in the registry host is not a tag; digests stay whole."""
-    if "@" in image:
-        return image, ""
-    name, _, tag = image.rpartition(":")
-    if not name or "/" in tag:
-        return image, "latest"
-    return name, tag
+def _for_image(auth: RegistryAuth | None, image: str) -> RegistryAuth | None:
+    """Credentials of another registry are not sent, as the CLI would not send them either."""
+    return auth if auth is not None and image_registry(image) == (auth.server or None) else None
 
 
 async def pull_image(host: RemoteHost, image: str, auth: RegistryAuth | None = None) -> AsyncIterator[str]:
-    """`docker pull IMAGE`: progress lines; an error inside the stream raises with the CLI's wording."""
+    """`docker pull IMAGE` (`docker_images.pull_progress`): the progress lines the CLI prints, without
+    the byte counts; an error inside the stream raises with the CLI's wording."""
+    auth = _for_image(auth, image)
     docker = await host.docker()
-    name, tag = _split_image(image)
-    params = {"fromImage": name}
-    if tag:
-        params["tag"] = tag
-    if auth is not None and image_registry(image) != (auth.server or None):
-        auth = None  # credentials of another registry: the CLI would not send them either
-    headers = {"X-Registry-Auth": auth.header()} if auth else {}
-    try:
-        async with docker._query("images/create", "POST", params=params, headers=headers, timeout=None) as response:
-            async for line in json_lines(response):
-                if "error" in line:
-                    raise DockerCommandError(str(line.get("error")))
-                status = line.get("status")
-                if status and not line.get("progressDetail"):
-                    yield f"{line['id']}: {status}" if line.get("id") else str(status)
-    except aiodocker.DockerError as error:
-        raise engine_error(error) from error
+    async for item in docker_images.pull_progress(docker, image, auth=auth.credentials() if auth else None):
+        status = item.get("status")
+        if status and not item.get("progressDetail"):
+            yield f"{item['id']}: {status}" if item.get("id") else str(status)
 
 
 async def engine_info(host: RemoteHost) -> dict[str, Any]:
@@ -109,11 +93,10 @@ async def run_container(host: RemoteHost, command: str, *, env_files: Mapping[st
             raise DockerCommandError((result.stderr or result.stdout).strip(), status=result.exit_status) from None
         return RunOutcome(result.stdout.strip()[:64] if request_is_detached(command) else "", "ssh",
                           result.exit_status, result.stdout, result.stderr)
-    auth = auth if auth is not None and image_registry(request.image) == (auth.server or None) else None
-    credentials = ({"username": auth.username, "password": auth.password,
-                    "serveraddress": auth.server or DOCKER_HUB_AUTH_SERVER} if auth else None)
+    auth = _for_image(auth, request.image)
     docker = await host.docker()
-    outcome = await docker_cli.run_container(docker, request, auth=credentials, stdin=stdin)
+    outcome = await docker_cli.run_container(docker, request, auth=auth.credentials() if auth else None,
+                                             stdin=stdin)
     return RunOutcome(outcome.container_id, "api", outcome.exit_code, outcome.stdout, outcome.stderr)
 
 
