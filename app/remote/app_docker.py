@@ -181,9 +181,3 @@ async def prune_images(host: RemoteHost, filters: Sequence[str], *, all_images: 
     """`docker image prune [--all] --force --filter ...`: the ids the engine reports deleted."""
     return await _call(host, "docker image prune",
                        lambda docker: docker_images.prune_images(docker, filters, all_images=all_images))
-
-
-def raise_unless_ok(exit_code: int, output: str, command: str) -> None:
-    if exit_code != 0:
-        last = output.strip().splitlines()[-1] if output.strip() else "no output"
-        raise DockerCommandError(f"`{command}` failed (exit {exit_code}): {last}")

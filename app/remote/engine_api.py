@@ -74,10 +74,7 @@ async def call(docker: aiodocker.Docker, method: str, path: str, *, params: Mapp
 
 async def progress(response: aiohttp.ClientResponse) -> AsyncIterator[dict[str, Any]]:
     """The JSON-lines progress stream of pulls; an error inside the stream (after HTTP 200) raises."""
-    async for raw in response.content:
-        if not raw.strip():
-            continue
-        item = json.loads(raw)
+    async for item in json_lines(response):
         if item.get("error") or item.get("errorDetail"):
             detail = item.get("errorDetail") or {}
             raise DockerCommandError(item.get("error") or detail.get("message") or "unknown error in the stream")

@@ -200,6 +200,9 @@ class _AsyncLines:
     def __aiter__(self):
         return self
 
+    def iter_any(self):  # chunks as they arrive: here, one line each
+        return self
+
     async def __anext__(self) -> bytes:
         try:
             return next(self._lines)
