@@ -3,7 +3,6 @@ postgres:15 and redis:7 images: Rails-like boot, logs, jobs, a wrong password, a
 
 from __future__ import annotations
 
-import http.client
 import os
 import re
 import subprocess
@@ -14,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from app.sandbox.demo_project import write_demo_project
+from tests.images.http_support import get
 
 from .conftest import Docker, docker
 
@@ -24,16 +24,6 @@ def build(project: Path, tag: str, *args: str) -> None:
     result = subprocess.run(["docker", "build", "-t", tag, *args, str(project)], capture_output=True, text=True,
                             env=dict(os.environ, DOCKER_BUILDKIT="0"), timeout=300, check=False)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
-
-
-def get(port: int, path: str) -> tuple[int, str]:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    try:
-        conn.request("GET", path)
-        response = conn.getresponse()
-        return response.status, response.read().decode()
-    finally:
-        conn.close()
 
 
 def published_port(container: str) -> int:

@@ -9,6 +9,8 @@ import time
 
 import pytest
 
+from tests.images.http_support import get
+
 from .conftest import Docker, docker
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.slow]
@@ -48,16 +50,6 @@ def app(engine: Docker, network: str, name: str, *env: str) -> str:
 
 def kamal_proxy(engine: Docker, proxy: str, *args: str, check: bool = True):
     return docker("exec", proxy, "kamal-proxy", *args, check=check, timeout=60)
-
-
-def get(port: int, path: str = "/") -> tuple[int, str]:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    try:
-        conn.request("GET", path)
-        response = conn.getresponse()
-        return response.status, response.read().decode()
-    finally:
-        conn.close()
 
 
 def test_image_is_what_kamal_expects(engine: Docker) -> None:

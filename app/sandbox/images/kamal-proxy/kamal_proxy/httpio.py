@@ -104,15 +104,21 @@ def body_framing(head: Head, *, is_response: bool, request_method: str = "") -> 
     return ("close", 0) if is_response else ("none", 0)
 
 
+async def _iter_exactly(reader: asyncio.StreamReader, length: int) -> AsyncIterator[bytes]:
+    """`length` bytes, passed on as they arrive."""
+    remaining = length
+    while remaining:
+        data = await reader.read(min(CHUNK, remaining))
+        if not data:
+            raise BadMessage("connection closed mid-body")
+        remaining -= len(data)
+        yield data
+
+
 async def iter_body(reader: asyncio.StreamReader, framing: str, length: int) -> AsyncIterator[bytes]:
     """The body's bytes (de-chunked), as they arrive."""
     if framing == "length":
-        remaining = length
-        while remaining:
-            data = await reader.read(min(CHUNK, remaining))
-            if not data:
-                raise BadMessage("connection closed mid-body")
-            remaining -= len(data)
+        async for data in _iter_exactly(reader, length):
             yield data
     elif framing == "chunked":
         while True:
@@ -127,12 +133,7 @@ async def iter_body(reader: asyncio.StreamReader, framing: str, length: int) -> 
                 while (await reader.readline()).strip():  # trailers
                     pass
                 return
-            remaining = size
-            while remaining:
-                data = await reader.read(min(CHUNK, remaining))
-                if not data:
-                    raise BadMessage("connection closed mid-body")
-                remaining -= len(data)
+            async for data in _iter_exactly(reader, size):
                 yield data
             await reader.readexactly(2)
     elif framing == "close":
