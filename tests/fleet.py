@@ -8,6 +8,7 @@ the demo Kamal project.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -22,9 +23,10 @@ from pathlib import Path
 import pytest
 
 from app.sandbox import layout
+from tests.image_recipe import recipe_tag
 
 HOST_COUNT = 3
-PROBE_IMAGE = "sandbox-probe:1"  # a tiny image (sh, cat, sleep, ls) pushed into the mirror by the fixture
+PROBE_REPOSITORY = "sandbox-probe"  # a tiny image (sh, cat, sleep, ls) pushed into the mirror by the fixture
 PROBE_BINARIES = ("/bin/sh", "/bin/cat", "/bin/sleep", "/bin/ls", "/bin/echo", "/bin/mkdir", "/bin/hostname")
 
 
@@ -55,6 +57,7 @@ class Sandbox:
     docker_config: Path
     images: tuple[str, ...]
     demo_source: Path | None
+    probe_image: str = ""  # set by the `sandbox` fixture once the probe image is in the mirror
 
     def host(self, which: SandboxHost | int | str) -> SandboxHost:
         """A host by object, 1-based index, name (`sandbox-2`) or address."""
@@ -125,17 +128,28 @@ def load(root: Path) -> Sandbox:
     )
 
 
-def probe_rootfs_tar(destination: Path) -> Path:
-    """A tar of a minimal root filesystem: a few of this machine's binaries and their libraries."""
+def probe_files() -> list[str]:
+    """The probe's binaries and the libraries they load, as absolute paths on this machine."""
     files: set[str] = set()
     for binary in PROBE_BINARIES:
         files.add(binary)
         ldd = subprocess.run(["ldd", binary], capture_output=True, text=True, check=True).stdout
         files.update(word for word in ldd.split() if word.startswith("/"))
+    return sorted(files)
+
+
+def probe_rootfs_tar(destination: Path, files: list[str]) -> Path:
+    """A tar of a minimal root filesystem: a few of this machine's binaries and their libraries."""
     with tarfile.open(destination, "w") as tar:
-        for path in sorted(files):
+        for path in files:
             tar.add(os.path.realpath(path), arcname=path.lstrip("/"))
     return destination
+
+
+def probe_image_name(files: list[str]) -> str:
+    """`sandbox-probe:<hash>` of the recipe: the tar function and every file's path and bytes."""
+    return recipe_tag(PROBE_REPOSITORY, probe_rootfs_tar,
+                      [text for path in files for text in (path, Path(os.path.realpath(path)))])
 
 
 def push_probe_image(sandbox: Sandbox) -> str:
@@ -143,13 +157,15 @@ def push_probe_image(sandbox: Sandbox) -> str:
     from app.sandbox.mirror import machine_docker_env, push_to_mirror
 
     env = machine_docker_env()
-    if subprocess.run(["docker", "image", "inspect", PROBE_IMAGE], capture_output=True, env=env).returncode:
+    files = probe_files()
+    name = probe_image_name(files)
+    if subprocess.run(["docker", "image", "inspect", name], capture_output=True, env=env).returncode:
         with tempfile.TemporaryDirectory() as scratch:
-            tar = probe_rootfs_tar(Path(scratch) / "rootfs.tar")
-            subprocess.run(["docker", "import", "--change", 'CMD ["/bin/sh"]', str(tar), PROBE_IMAGE],
+            tar = probe_rootfs_tar(Path(scratch) / "rootfs.tar", files)
+            subprocess.run(["docker", "import", "--change", 'CMD ["/bin/sh"]', str(tar), name],
                            capture_output=True, text=True, env=env, check=True)
-    push_to_mirror(sandbox.root, [PROBE_IMAGE], lambda line: None)
-    return PROBE_IMAGE
+    push_to_mirror(sandbox.root, [name], lambda line: None)
+    return name
 
 
 def bring_up(host_count: int = HOST_COUNT) -> Sandbox:
@@ -170,8 +186,7 @@ def bring_up(host_count: int = HOST_COUNT) -> Sandbox:
 def sandbox() -> Sandbox:
     """The running sandbox fleet (brought up once per session, reused if it already runs)."""
     running = bring_up()
-    push_probe_image(running)
-    return running
+    return dataclasses.replace(running, probe_image=push_probe_image(running))
 
 
 @pytest.fixture

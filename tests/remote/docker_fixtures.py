@@ -13,6 +13,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from inspect import getsource
 from pathlib import Path
 
 import aiodocker
@@ -20,39 +21,67 @@ import pytest
 
 from app.remote.host import RemoteHost
 from app.remote.ssh import SSHTarget
+from tests.image_recipe import recipe_tag
 
 DOCKER_CLI = "/usr/local/bin/docker"
-TEST_IMAGE = "shipdeck-exp/bb:1"
+TEST_REPOSITORY = "shipdeck-test/bb"
+BUSYBOX_DIRS = ("tmp", "etc", "proc", "sys", "dev")
+BUSYBOX_FILES = {"etc/group": "root:x:0:\naudio:x:29:\n", "etc/passwd": "root:x:0:0:root:/root:/bin/sh\n"}
 
 
 def docker(*args: str, check: bool = True, **kwargs) -> subprocess.CompletedProcess:
     return subprocess.run([DOCKER_CLI, *args], capture_output=True, text=True, check=check, **kwargs)
 
 
-def build_busybox_image(name: str) -> None:
-    """A ~2 MB image from the static busybox on this machine: `CMD sleep 3600`."""
+def busybox_binary() -> Path:
     busybox = shutil.which("busybox")
     if busybox is None:
         pytest.fail("busybox-static is needed for the docker tests (`.ci/install-deps` installs it)")
-    with tempfile.TemporaryDirectory() as rootfs:
-        (Path(rootfs) / "bin").mkdir()
-        shutil.copy(busybox, Path(rootfs) / "bin" / "busybox")
-        subprocess.run([f"{rootfs}/bin/busybox", "--install", "-s", f"{rootfs}/bin"], check=True)
-        for folder in ("tmp", "etc", "proc", "sys", "dev"):
-            (Path(rootfs) / folder).mkdir(exist_ok=True)
-        (Path(rootfs) / "etc" / "group").write_text("root:x:0:\naudio:x:29:\n")
-        (Path(rootfs) / "etc" / "passwd").write_text("root:x:0:0:root:/root:/bin/sh\n")
-        tar = subprocess.Popen(["tar", "-C", rootfs, "-c", "."], stdout=subprocess.PIPE)
+    return Path(os.path.realpath(busybox))
+
+
+def busybox_rootfs(rootfs: Path, busybox: Path) -> None:
+    """A root filesystem of one static busybox with a relative link per applet (`bin/sh -> busybox`).
+
+    `busybox --install -s DIR` would link to the absolute path of this temporary directory, which
+    dangles inside a container.
+    """
+    (rootfs / "bin").mkdir(parents=True)
+    shutil.copy(busybox, rootfs / "bin" / "busybox")
+    applets = subprocess.run([str(busybox), "--list"], capture_output=True, text=True, check=True).stdout.split()
+    for applet in applets:
+        if applet != "busybox":
+            (rootfs / "bin" / applet).symlink_to("busybox")
+    for folder in BUSYBOX_DIRS:
+        (rootfs / folder).mkdir(exist_ok=True)
+    for relative, text in BUSYBOX_FILES.items():
+        (rootfs / relative).write_text(text)
+
+
+def build_busybox_image(name: str, busybox: Path) -> None:
+    """A ~2 MB image from the static busybox on this machine: `CMD sleep 3600`."""
+    with tempfile.TemporaryDirectory() as scratch:
+        rootfs = Path(scratch) / "rootfs"
+        busybox_rootfs(rootfs, busybox)
+        tar = subprocess.Popen(["tar", "-C", str(rootfs), "-c", "."], stdout=subprocess.PIPE)
         subprocess.run([DOCKER_CLI, "import", "-c", 'CMD ["sleep", "3600"]', "-", name], stdin=tar.stdout,
                        check=True, capture_output=True)
         tar.wait()
 
 
+def busybox_image_tag(busybox: Path) -> str:
+    """The test image's name: a hash of the recipe (the functions above, the binary, the files)."""
+    return recipe_tag(TEST_REPOSITORY, busybox_rootfs, [busybox, repr(BUSYBOX_DIRS), repr(BUSYBOX_FILES),
+                                                        getsource(build_busybox_image)])
+
+
 @pytest.fixture(scope="session")
 def test_image() -> str:
-    if docker("image", "inspect", TEST_IMAGE, check=False).returncode != 0:
-        build_busybox_image(TEST_IMAGE)
-    return TEST_IMAGE
+    busybox = busybox_binary()
+    name = busybox_image_tag(busybox)
+    if docker("image", "inspect", name, check=False).returncode != 0:
+        build_busybox_image(name, busybox)
+    return name
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.fleet import PROBE_IMAGE, Sandbox
+from tests.fleet import Sandbox
 from tests.sandbox.engine_support import cleanup, kamal, shipdeck
 from tests.sandbox.ops_support import (
     audit_lines,
@@ -86,7 +86,7 @@ def test_accessory_boot_leaves_the_host_as_kamal_does(sandbox: Sandbox, tmp_path
 
 def test_accessory_remove_needs_the_flag_and_then_removes_everything(sandbox: Sandbox, tmp_path: Path) -> None:
     host = last_host(sandbox)
-    accessories = {"cache": {"image": PROBE_IMAGE, "host": host, "cmd": "/bin/sleep 600",
+    accessories = {"cache": {"image": sandbox.probe_image, "host": host, "cmd": "/bin/sleep 600",
                              "directories": ["data:/data"]}}
     project = project_on_last_host(sandbox, tmp_path / "p", accessories=accessories)
     name = f"{project.service}-cache"
@@ -106,7 +106,7 @@ def test_accessory_remove_needs_the_flag_and_then_removes_everything(sandbox: Sa
 
         shipdeck(project, "accessory", "remove", "cache", "--confirm=accessory.remove:cache")
         assert sandbox.run(host, f"docker ps -aq --filter label=service={name}").stdout.strip() == ""
-        assert sandbox.run(host, f"docker image inspect {PROBE_IMAGE}", check=False).returncode != 0
+        assert sandbox.run(host, f"docker image inspect {sandbox.probe_image}", check=False).returncode != 0
         assert sandbox.run(host, f"test -e {name}", check=False).returncode != 0
         assert audit_lines(sandbox, host, project.service)[-2:] == [
             "Remove cache accessory container", "Removed cache accessory image"]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.fleet import PROBE_IMAGE, Sandbox
+from tests.fleet import Sandbox
 from tests.sandbox.engine_support import cleanup, get, kamal, shipdeck
 from tests.sandbox.ops_support import audit_lines, last_host, project_on_last_host
 
@@ -47,7 +47,7 @@ def test_pull_refuses_an_image_without_the_service_label(sandbox: Sandbox, tmp_p
     project = project_on_last_host(sandbox, tmp_path / "p")
     image = f"{sandbox.private_registry}/{project.service}/app:unlabelled"
     env = sandbox.env()
-    for argv in (["docker", "tag", PROBE_IMAGE, image], ["docker", "push", image]):
+    for argv in (["docker", "tag", sandbox.probe_image, image], ["docker", "push", image]):
         result = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)
         assert result.returncode == 0, result.stdout + result.stderr
     try:

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from app.sandbox import layout
-from tests.fleet import PROBE_IMAGE, Sandbox
+from tests.fleet import Sandbox
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.slow]
 SHIPDECK = [sys.executable, "-m", "app"]
@@ -94,7 +94,7 @@ def test_home_and_engine_paths_are_per_host(sandbox: Sandbox) -> None:
     home = layout.host_dir(sandbox.root, first.index) / "home"
     assert (home / ".kamal" / f"probe-{token}").read_text().strip() == token
     # `$PWD/...` bind mounts resolve to the same per-host dir for the shell and for dockerd
-    sandbox.run(first, f"docker run --rm -v $PWD/app-probe/data:/data {PROBE_IMAGE} "
+    sandbox.run(first, f"docker run --rm -v $PWD/app-probe/data:/data {sandbox.probe_image} "
                        f"sh -c 'echo {token} > /data/written-by-container'")
     assert (home / "app-probe" / "data" / "written-by-container").read_text().strip() == token
     assert sandbox.run(first, "cat app-probe/data/written-by-container").stdout.strip() == token
@@ -145,14 +145,24 @@ def test_private_registry_checks_the_password(sandbox: Sandbox, tmp_path: Path) 
                              "--password-stdin", input="wrong", check=False).returncode != 0
 
 
+def test_a_host_name_lookup_fails_at_once_instead_of_timing_out(sandbox: Sandbox) -> None:
+    host = sandbox.hosts[2]
+    assert sandbox.run(host, "cat /etc/resolv.conf").stdout.split()[:2] == ["nameserver", layout.GATEWAY]
+    began = time.monotonic()
+    lookup = sandbox.run(host, "getent hosts registry-1.docker.io", check=False)
+    elapsed = time.monotonic() - began
+    assert lookup.returncode != 0
+    assert elapsed < 3, f"a lookup on a host took {elapsed:.1f} s (a resolver that cannot be reached)"
+
+
 def test_hub_names_pull_through_the_mirror_on_a_host(sandbox: Sandbox) -> None:
     host = sandbox.hosts[1]
-    sandbox.run(host, f"docker image rm -f {PROBE_IMAGE} >/dev/null 2>&1; true")
-    pulled = sandbox.run(host, f"docker pull {PROBE_IMAGE}")
-    assert f"docker.io/library/{PROBE_IMAGE}" in pulled.stdout
+    sandbox.run(host, f"docker image rm -f {sandbox.probe_image} >/dev/null 2>&1; true")
+    pulled = sandbox.run(host, f"docker pull {sandbox.probe_image}")
+    assert f"docker.io/library/{sandbox.probe_image}" in pulled.stdout
     mirrors = sandbox.run(host, "docker info --format '{{index .RegistryConfig.Mirrors 0}}'").stdout.strip()
     assert mirrors == f"http://{sandbox.mirror_registry}/"
-    assert sandbox.run(host, f"docker run --rm {PROBE_IMAGE} echo from-the-mirror").stdout.strip() == \
+    assert sandbox.run(host, f"docker run --rm {sandbox.probe_image} echo from-the-mirror").stdout.strip() == \
         "from-the-mirror"
 
 
@@ -167,7 +177,7 @@ def test_sandbox_images_are_in_the_mirror_under_hub_names(sandbox: Sandbox) -> N
 
 def test_plain_http_registry_reproduces_the_self_hosted_failure(sandbox: Sandbox, tmp_path: Path) -> None:
     target = f"{sandbox.self_hosted_registry}/group/probe:{secrets.token_hex(4)}"
-    assert machine_docker("tag", PROBE_IMAGE, target).returncode == 0
+    assert machine_docker("tag", sandbox.probe_image, target).returncode == 0
     try:
         push = machine_docker("push", target, docker_config=tmp_path)
         assert push.returncode != 0
@@ -177,7 +187,8 @@ def test_plain_http_registry_reproduces_the_self_hosted_failure(sandbox: Sandbox
     # the registry itself works for an engine that lists it as insecure (the hosts do)
     host = sandbox.hosts[0]
     script = (f"docker login {sandbox.self_hosted_registry} -u {sandbox.registry_username} --password-stdin "
-              f"&& docker pull -q {PROBE_IMAGE} && docker tag {PROBE_IMAGE} {target} && docker push {target} "
+              f"&& docker pull -q {sandbox.probe_image} && docker tag {sandbox.probe_image} {target} "
+              f"&& docker push {target} "
               f"&& docker image rm {target} && docker logout {sandbox.self_hosted_registry}")
     assert "Login Succeeded" in sandbox.run(host, script, input=sandbox.registry_password).stdout
 
@@ -194,7 +205,7 @@ def test_buildx_standin_builds_and_pushes_to_the_private_registry(sandbox: Sandb
                           check=False).stdout.startswith("github.com/docker/buildx")
     context = tmp_path / "context"
     context.mkdir()
-    (context / "Dockerfile").write_text(f"FROM {PROBE_IMAGE}\nARG GREETING\nRUN echo $GREETING > /greeting\n")
+    (context / "Dockerfile").write_text(f"FROM {sandbox.probe_image}\nARG GREETING\nRUN echo $GREETING > /greeting\n")
     login = subprocess.run(["docker", "login", sandbox.private_registry, "-u", sandbox.registry_username,
                             "--password-stdin"], input=sandbox.registry_password, env=env, capture_output=True,
                            text=True, check=False)

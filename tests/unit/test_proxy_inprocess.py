@@ -133,10 +133,22 @@ class RunningProxy:
         self.stop_event: asyncio.Event | None = None
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
+        self._wait_until_listening()
+
+    def _wait_until_listening(self) -> None:
+        """Ready is when the control socket answers a command (it opens after the HTTP listeners).
+
+        The socket's path exists from its bind() on, a moment before listen(): a connect then is refused.
+        """
         deadline = time.monotonic() + 5
-        while not self.socket.exists():
-            assert time.monotonic() < deadline, "the proxy did not start"
-            time.sleep(0.02)
+        while True:
+            try:
+                self.command("list")
+                return
+            except control.ProxyError as refused:
+                assert self.thread.is_alive(), "the proxy stopped while starting"
+                assert time.monotonic() < deadline, f"the proxy did not answer within 5 s: {refused}"
+            time.sleep(0.01)
 
     def _run(self) -> None:
         asyncio.set_event_loop(self.loop)
