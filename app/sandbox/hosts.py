@@ -3,9 +3,10 @@
 Every host shares the machine's filesystem except four places, which its persistent mount
 namespace bind-mounts from the host's own directory: `/root` (the SSH user's $HOME, where Kamal
 keeps `.kamal/` and accessory data), `/run` (so `/var/run/docker.sock` is this host's engine and
-nothing of the machine's), `/tmp` and `/etc/resolv.conf` (a resolver that answers at once). sshd and dockerd both run inside that mount namespace, the
-host's network namespace and a UTS namespace named `sandbox-<i>`, so a path such as
-`$PWD/app-db/data` means the same directory to the remote shell and to the engine.
+nothing of the machine's), `/tmp` and `/etc/resolv.conf` (a resolver that answers at once).
+sshd and dockerd both run inside that mount namespace, the host's network namespace and a UTS
+namespace named `sandbox-<i>`, so a path such as `$PWD/app-db/data` means the same directory to
+the remote shell and to the engine.
 """
 
 from __future__ import annotations
