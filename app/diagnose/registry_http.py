@@ -32,11 +32,10 @@ def _daemon_json_fix(address: str, where: str) -> str:
             "(that restarts every container on the host unless daemon.json also has \"live-restore\": true).")
 
 
-def _local_engine(config: Config, environ: Mapping[str, str], during: str) -> tuple[str, str]:
+def _local_engine(config: Config, environ: Mapping[str, str], buildkit: bool) -> tuple[str, str]:
     """(which engine, what to set where) for a failure on the operator's or the CI job's machine."""
     docker_host = environ.get("DOCKER_HOST", "")
-    builds_with_buildkit = during in ("build", "push") and config.builder.driver != "docker"
-    if builds_with_buildkit:
+    if buildkit and config.builder.driver != "docker":
         return ("the local BuildKit builder (buildx)",
                 "buildx pushes from its own BuildKit container, which ignores the daemon's insecure-registries. "
                 "Serve the registry over TLS; or use the classic builder (builder: driver: docker, one local "
@@ -52,17 +51,18 @@ def _local_engine(config: Config, environ: Mapping[str, str], during: str) -> tu
 
 
 def recognise_plain_http_registry(error_text: str, *, config: Config, engine: str = LOCAL, during: str = "pull",
-                                  environ: Mapping[str, str] | None = None) -> Finding | None:
+                                  buildkit: bool = False, environ: Mapping[str, str] | None = None) -> Finding | None:
     """`engine` is where the failing command ran (`LOCAL`, or a host); `during` is the registry operation
-    (build, push, pull, login). Other operations are not considered: kamal-proxy's health check reports the
-    same Go error when an app redirects it to https (see `healthcheck`)."""
+    (build, push, pull, login); `buildkit` says that a `docker buildx` builder pushed (shipdeck's own builds push
+    through the Engine API, so the daemon's settings apply). Other operations are not considered:
+    kamal-proxy's health check reports the same Go error when an app redirects it to https (see `healthcheck`)."""
     if during not in REGISTRY_OPERATIONS:
         raise ValueError(f"during must be one of {', '.join(REGISTRY_OPERATIONS)}")
     if PLAIN_HTTP not in error_text:
         return None
     address = _address(error_text, config) or "the registry"
     if engine == LOCAL:
-        which, fix = _local_engine(config, environ or {}, during)
+        which, fix = _local_engine(config, environ or {}, buildkit and during in ("build", "push"))
         fix = fix.replace("ADDRESS", address)
         host = None
     else:

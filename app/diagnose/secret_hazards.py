@@ -49,14 +49,8 @@ def secret_uses(config: Config) -> dict[str, list[Use]]:
     return uses
 
 
-def _plural(count: int, word: str) -> str:
-    return f"{count} {word}{'' if count == 1 else 's'}"
-
-
 def _delivery_text(change: Delivery) -> str:
-    parts = [f"{_plural(item.count, item.character)} arrive{'s' if item.count == 1 else ''} as "
-             f"{item.arrives_as}" for item in change.changes]
-    return "; ".join(parts)
+    return "; ".join(f"each {item.character} ({item.count}) arrives as {item.arrives_as}" for item in change.changes)
 
 
 def _env_file_finding(key: str, uses: list[Use], change: Delivery) -> Finding:
@@ -147,7 +141,7 @@ def _mangled_signs(value: str) -> list[str]:
     if "$" in value:
         signs.append("it still holds a $ (GitLab expands $NAME and turns $$ into $, so parts next to it may be gone)")
     if value.count('"') % 2:
-        signs.append('it has an unpaired " (as when p$a"ss arrives as p"ss)')
+        signs.append('it has an unpaired " (left over when a $NAME next to a quote was expanded to nothing)')
     if value.count("'") % 2:
         signs.append("it has an unpaired '")
     if not value:
