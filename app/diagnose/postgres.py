@@ -20,6 +20,7 @@ from app import contract
 from app.config.model import Accessory, Config
 from app.diagnose.env_delivery import received_value
 from app.diagnose.findings import LOCAL, Step, shipdeck_argv
+from app.diagnose.image_refs import split_tag
 from app.diagnose.scram import quote_identifier
 
 SOCKET_DIR = "/var/run/postgresql"
@@ -32,26 +33,17 @@ _MAJOR_IN_TAG = re.compile(r"(?:^|pg|-)(?P<major>[0-9]{1,2})(?:[.\-_]|$)")
 
 # ---------------------------------------------------------------- what the config says
 
-def _repository_and_tag(image: str) -> tuple[str, str | None]:
-    name = image.split("@", 1)[0]
-    slash = name.rfind("/")
-    colon = name.rfind(":")
-    if colon > slash:
-        return name[:colon], name[colon + 1:]
-    return name, None
-
-
 def is_postgres(accessory: Accessory) -> bool:
     """A Postgres accessory: an image named like one, or an env with POSTGRES_PASSWORD."""
-    repository, _ = _repository_and_tag(accessory.image)
+    repository, _ = split_tag(accessory.image)
     env_names = {*accessory.env.clear, *(name for name, _ in accessory.env.secrets)}
     return bool(_IMAGE_NAMES.search(repository)) or bool({"POSTGRES_PASSWORD", "POSTGRES_PASSWORD_FILE"} & env_names)
 
 
 def major_version(image: str) -> int | None:
     """The Postgres major version in an image tag (`16`, `16.2-alpine`, `pg16`, `latest-pg17`), if any."""
-    _, tag = _repository_and_tag(image)
-    found = _MAJOR_IN_TAG.search(tag or "")
+    _, tag = split_tag(image)
+    found = _MAJOR_IN_TAG.search(tag[1:] if tag and tag.startswith(":") else "")
     return int(found["major"]) if found else None
 
 
@@ -245,6 +237,18 @@ def restore_step(accessory: Accessory, host: str, user: str, dump_path: str) -> 
                 purpose="restore every database and role from the dump")
 
 
+def host_path(source: str, home: str | None) -> str:
+    """An absolute host path for a mount source written relative to the SSH user's home (`$PWD/...` as Kamal
+    writes it, `~/...`, or bare); `$HOME` stands in when the home directory is not known."""
+    if source.startswith("/"):
+        return source
+    for prefix in ("$PWD/", "${PWD}/", "$HOME/", "${HOME}/", "~/"):
+        if source.startswith(prefix):
+            source = source[len(prefix):]
+            break
+    return f"{home or '$HOME'}/{source}"
+
+
 def wipe_steps(accessory: Accessory, host: str, location: DataLocation, home: str | None = None) -> tuple[Step, ...]:
     """Stop and remove the container, then empty the data directory or remove the volume.
 
@@ -256,7 +260,7 @@ def wipe_steps(accessory: Accessory, host: str, location: DataLocation, home: st
              Step(host, ("docker", "container", "rm", "--volumes", container),
                   purpose="remove its container (and an anonymous data volume with it)")]
     if location.kind is DataKind.DIRECTORY:
-        path = location.source if location.source.startswith("/") else f"{home or '$HOME'}/{location.source}"
+        path = host_path(location.source, home)
         steps.append(Step(host, ("docker", "run", "--rm", "--user", "0", "--entrypoint", "find",
                                  "--volume", f"{path}:/wipe", accessory.image, "/wipe", "-mindepth", "1", "-delete"),
                           purpose=f"empty the data directory {path}"))

@@ -50,7 +50,8 @@ def secret_uses(config: Config) -> dict[str, list[Use]]:
 
 
 def _delivery_text(change: Delivery) -> str:
-    return "; ".join(f"each {item.character} ({item.count}) arrives as {item.arrives_as}" for item in change.changes)
+    text = "; ".join(f"each {item.character} ({item.count}) arrives as {item.arrives_as}" for item in change.changes)
+    return text[:1].upper() + text[1:]
 
 
 def _env_file_finding(key: str, uses: list[Use], change: Delivery) -> Finding:

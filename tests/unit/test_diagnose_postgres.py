@@ -129,6 +129,11 @@ def test_reset_and_wipe_commands(tmp_path: Path) -> None:
     volume_plan = wipe_plan(volume, volume.accessory("db"), "db1", "postgres", "/tmp/d.sql")
     assert volume_plan.wipe.steps[3].command == "docker volume rm pgdata"
     assert volume_plan.wipe.typed == "db1:pgdata"
+    bind = db_config(tmp_path, volumes=["$PWD/pg:/var/lib/postgresql/data"])
+    bind_plan = wipe_plan(bind, bind.accessory("db"), "db1", "postgres", "/tmp/d.sql", home="/home/deploy")
+    assert "--volume /home/deploy/pg:/wipe" in bind_plan.wipe.steps[3].command
+    assert [postgres.host_path(source, None) for source in ("/srv/pg", "~/pg", "${HOME}/pg", "pg")] == [
+        "/srv/pg", "$HOME/pg", "$HOME/pg", "$HOME/pg"]
     anonymous = db_config(tmp_path)
     assert len(wipe_plan(anonymous, anonymous.accessory("db"), "db1", "postgres", "/tmp/d.sql").wipe.steps) == 4
 

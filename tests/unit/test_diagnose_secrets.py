@@ -38,11 +38,11 @@ def test_env_file_escaping_names_lengths_and_characters_never_the_value(tmp_path
     assert [finding.target for finding in findings] == ["POSTGRES_PASSWORD", "TLS_KEY"]
     password, pem = findings
     assert "the value has 8 characters, the container sees 10" in password.what
-    assert "each backslash (2) arrives as \\\\." in password.what
+    assert "Each backslash (2) arrives as \\\\." in password.what
     assert "DB_PASSWORD (role web)" in password.what and "POSTGRES_PASSWORD (accessory db)" in password.what
     assert "still matches it" in password.why and "#1412" in password.why and "#1467" in password.why
     assert "base64 -d" in password.fix and password.severity is Severity.WARNING
-    assert "each newline (2) arrives as \\n" in pem.what and "replacing the two characters \\n" in pem.fix
+    assert "Each newline (2) arrives as \\n" in pem.what and "replacing the two characters \\n" in pem.fix
     for finding in findings:
         for text in (finding.what, finding.why, finding.fix, finding.title):
             assert "se\\cr\\et" not in text and "AAAA" not in text
