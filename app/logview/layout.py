@@ -5,6 +5,7 @@ saved file, so that what is counted is what is drawn.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -14,6 +15,18 @@ from app.logview.model import Entry, Gap, LogLine, Switch
 
 TIMESTAMP_WIDTH = 12  # HH:MM:SS.mmm
 MIN_WRAP_ROOM = 20  # below this many cells beside the prefix, continuation rows start at column 0
+
+
+_ESCAPES = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[@-Z\\-_])")
+_CONTROLS = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def printable(text: str) -> str:
+    """`text` without terminal escape sequences (colours, titles), tabs expanded, other controls shown as ·."""
+    if text.isprintable():
+        return text
+    text = _ESCAPES.sub("", text).expandtabs(4).rstrip("\r\n")
+    return _CONTROLS.sub("·", text)
 
 
 def cell_width(text: str) -> int:

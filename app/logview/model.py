@@ -120,8 +120,8 @@ class Gap:
         seconds = max(0.0, (self.ended - self.started).total_seconds())
         where = f" {self.container}" if self.container else ""
         return (
-            f"stream{where} lost at {self.started:%H:%M:%S}, reconnected at {self.ended:%H:%M:%S}"
-            f" ({seconds:.1f} s gap: lines may be missing)"
+            f"stream{where} lost {self.started:%H:%M:%S} → {self.ended:%H:%M:%S} ({seconds:.1f} s),"
+            " lines may be missing"
         )
 
 

@@ -16,13 +16,14 @@ from operator import attrgetter
 
 from app.logview.buffer import DEFAULT_CAPACITY, RingBuffer
 from app.logview.filters import ALL, LineFilter, TimeWindow
-from app.logview.layout import Layout, cell_width
+from app.logview.layout import Layout, cell_width, printable
 from app.logview.levels import detect_level
 from app.logview.model import Entry, Level, LogLine, Source, key_floor
 from app.logview.search import Match, Search
 from app.secrets import masking
 
 _key = attrgetter("key")
+_MARKER_DECORATION = 16  # the signs and rules around a marker's sentence
 
 
 def utc_now() -> datetime:
@@ -61,6 +62,7 @@ class LogModel:
         self._entries: list[Entry] = []
         self._ends: list[int] = []
         self._first_row = 0
+        self.widest_text = 0
 
     # -- what is shown -------------------------------------------------------------------------------------
 
@@ -154,7 +156,7 @@ class LogModel:
                 self.sources[entry.source] = len(self.sources)
                 relayout = self._widen_prefix(entry.source) or relayout
             if type(entry) is LogLine:
-                entry.text = mask(entry.text)
+                entry.text = mask(printable(entry.text))
                 if entry.level is Level.NONE:
                     entry.level = detect_level(entry.text)
         before = len(self._entries)
@@ -186,6 +188,7 @@ class LogModel:
         if not shown:
             return
         self._entries.extend(shown)
+        self.widest_text = max(self.widest_text, max(len(entry.text) for entry in shown) + _MARKER_DECORATION)
         rows_for = self.layout.rows_for
         measure = self._measure
         total = self._ends[-1] if self._ends else self._first_row
@@ -244,6 +247,7 @@ class LogModel:
         self._entries = []
         self._ends = []
         self._first_row = 0
+        self.widest_text = 0
         buffer = self.buffer
         if self.window.tail is not None:
             accepts = self.filter.accepts
@@ -287,6 +291,10 @@ class LogModel:
         else:
             hidden.add(source)
         self.filter = replace(self.filter, hidden=frozenset(hidden))
+        self.rebuild()
+
+    def set_hidden(self, hidden: frozenset[Source]) -> None:
+        self.filter = replace(self.filter, hidden=hidden)
         self.rebuild()
 
     def set_window(self, window: TimeWindow) -> None:

@@ -145,7 +145,7 @@ def test_markers_are_entries_in_time_order_and_survive_filters() -> None:
     assert [type(entry).__name__ for entry in model.entries] == ["LogLine", "Gap", "LogLine", "Switch", "LogLine"]
     model.set_filter("zzz")
     assert model.entries == [gap, switch]
-    assert "lost at 12:00:02, reconnected at 12:00:06 (4.0 s gap" in gap.text
+    assert "lost 12:00:02 → 12:00:06 (4.0 s), lines may be missing" in gap.text
     assert switch.text == "now following demo-web-new (was demo-web-old)"
 
 

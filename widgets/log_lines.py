@@ -1,0 +1,389 @@
+"""The scrolling part of the log view: a line-API widget that draws only the rows on screen.
+
+Each visible row is cut from one cached Strip per entry (timestamp, coloured source prefix, text with level
+colour and search highlights), so a flood of lines costs the buffer work, not the drawing. It follows the newest
+line until the user scrolls up (`following` turns False and new lines are counted), and resumes on `G`/End or
+when the user scrolls back to the bottom.
+"""
+
+from __future__ import annotations
+
+from rich.segment import Segment
+from rich.style import Style
+from textual import events
+from textual.binding import Binding
+from textual.cache import LRUCache
+from textual.geometry import Region, Size
+from textual.message import Message
+from textual.scroll_view import ScrollView
+from textual.scrollbar import ScrollDown, ScrollTo, ScrollUp
+from textual.selection import Selection
+from textual.strip import Strip
+
+from app.logview.layout import entry_text, short_time
+from app.logview.model import Entry, Gap, Level, LogLine, Switch
+from app.logview.view import Ingested, LogModel
+
+SOURCE_COLOURS = 8
+_LEVEL_CLASSES = {
+    Level.ERROR: "log-lines--error",
+    Level.WARN: "log-lines--warn",
+    Level.INFO: "log-lines--info",
+    Level.DEBUG: "log-lines--debug",
+}
+
+Anchor = tuple[int, int]  # (entry key, row within the entry) of the top visible row
+
+
+class LogLines(ScrollView, can_focus=True, inherit_bindings=False):
+    """Draws a LogModel's shown entries; scrolling, following, the cursor and the marked range."""
+
+    ALLOW_SELECT = True
+
+    BINDINGS = [
+        Binding("up,k", "scroll_up", "Up", show=False, id="logs.scroll-up"),
+        Binding("down,j", "scroll_down", "Down", show=False, id="logs.scroll-down"),
+        Binding("pageup,b", "page_up", "Page up", show=False, id="logs.page-up"),
+        Binding("pagedown,space", "page_down", "Page down", show=False, id="logs.page-down"),
+        Binding("home,g", "scroll_home", "Oldest line", show=False, id="logs.home"),
+        Binding("left,h", "scroll_left", "Left", show=False, id="logs.scroll-left"),
+        Binding("right,l", "scroll_right", "Right", show=False, id="logs.scroll-right"),
+    ]
+
+    COMPONENT_CLASSES = {
+        "log-lines--timestamp",
+        *(f"log-lines--source-{n}" for n in range(SOURCE_COLOURS)),
+        "log-lines--error",
+        "log-lines--warn",
+        "log-lines--info",
+        "log-lines--debug",
+        "log-lines--match",
+        "log-lines--match-current",
+        "log-lines--gap",
+        "log-lines--switch",
+        "log-lines--cursor",
+        "log-lines--marked",
+    }
+
+    class FollowChanged(Message):
+        """Following started or paused (the status bar shows it)."""
+
+        def __init__(self, following: bool) -> None:
+            super().__init__()
+            self.following = following
+
+    def __init__(self, model: LogModel, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self.model = model
+        self.following = True
+        self.new_while_paused = 0
+        self.cursor_key: int | None = None
+        self.mark_key: int | None = None
+        self._strips: LRUCache[tuple[int, int], Strip] = LRUCache(2048)
+
+    # -- state changes ---------------------------------------------------------------------------------------
+
+    def set_following(self, following: bool) -> None:
+        if following == self.following:
+            return
+        self.following = following
+        if following:
+            self.new_while_paused = 0
+        self.post_message(self.FollowChanged(following))
+
+    def follow(self) -> None:
+        """Jump to the newest line and keep following it."""
+        self.mark_key = None
+        self.cursor_key = None
+        self.set_following(True)
+        self._strips.clear()
+        self.scroll_to(y=self.max_scroll_y, animate=False)
+        self.refresh()
+
+    def pause(self) -> None:
+        self.set_following(False)
+
+    def anchor(self) -> Anchor | None:
+        """The entry at the top of the screen (to keep it there while lines come and go)."""
+        located = self.model.locate(round(self.scroll_y))
+        if located is None:
+            return None
+        index, subrow = located
+        return self.model.entries[index].key, subrow
+
+    def restore(self, anchor: Anchor | None) -> None:
+        """Sync sizes after the model changed; keep following, or keep `anchor` at the top."""
+        self._update_virtual_size()
+        if self.following:
+            self.scroll_to(y=self.max_scroll_y, animate=False)
+        elif anchor is not None:
+            key, subrow = anchor
+            index = self.model.index_at_or_after(key)
+            if index < len(self.model) and self.model.entries[index].key == key:
+                row = self.model.row_of(index) + min(subrow, self.model.rows_of(index) - 1)
+            else:
+                row = self.model.row_of(index)
+            self.scroll_to(y=row, animate=False)
+        self.refresh()
+
+    def ingested(self, result: Ingested, anchor: Anchor | None) -> None:
+        """Called after `model.ingest`: count new lines while paused, re-sync rows and position."""
+        if not self.following:
+            self.new_while_paused += result.shown
+        if result.relayout:
+            self._strips.clear()
+        self.restore(anchor)
+
+    def reset_view(self, anchor: Anchor | None) -> None:
+        """Called after the model's shown list or layout changed as a whole (filter, toggles, resize)."""
+        self._strips.clear()
+        self.restore(anchor)
+
+    def _update_virtual_size(self) -> None:
+        layout = self.model.layout
+        width = layout.width if layout.wrap else layout.text_column + self.model.widest_text
+        self.virtual_size = Size(width, self.model.row_count)
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._strips.clear()
+
+    def on_resize(self, event: events.Resize) -> None:
+        anchor = self.anchor()
+        if self.model.set_layout(width=max(1, self.scrollable_content_region.width)):
+            self._strips.clear()
+        self.restore(anchor)
+
+    # -- positions -------------------------------------------------------------------------------------------
+
+    def visible_index(self, bottom: bool = False) -> int:
+        """Shown index of the entry at the top (or bottom) of the screen."""
+        row = round(self.scroll_y) + (self.scrollable_content_region.height - 1 if bottom else 0)
+        located = self.model.locate(min(row, max(self.model.row_count - 1, 0)))
+        return located[0] if located else 0
+
+    def cursor_index(self) -> int | None:
+        if self.cursor_key is None:
+            return None
+        index = self.model.index_at_or_after(self.cursor_key)
+        return min(index, len(self.model) - 1) if len(self.model) else None
+
+    def jump_to(self, index: int) -> None:
+        """Put the cursor on shown entry `index`, scroll it into the middle of the screen, pause following."""
+        if not 0 <= index < len(self.model):
+            return
+        self.pause()
+        self.cursor_key = self.model.entries[index].key
+        self._strips.clear()
+        row = self.model.row_of(index)
+        height = self.scrollable_content_region.height
+        self.scroll_to(y=max(0, row - height // 2), animate=False)
+        self.refresh()
+
+    def move_cursor(self, delta: int) -> None:
+        index = self.cursor_index()
+        if index is None:
+            index = self.visible_index(bottom=True)
+        index = min(max(index + delta, 0), len(self.model) - 1)
+        if index < 0:
+            return
+        self.pause()
+        self.cursor_key = self.model.entries[index].key
+        self._strips.clear()
+        row = self.model.row_of(index)
+        self.scroll_to_region(Region(0, row, 1, self.model.rows_of(index)), animate=False, immediate=True)
+        self.refresh()
+
+    def marked_range(self) -> tuple[int, int] | None:
+        """First and last shown index of the marked lines."""
+        if self.mark_key is None:
+            return None
+        cursor = self.cursor_index()
+        mark = self.model.index_at_or_after(self.mark_key)
+        if cursor is None or mark >= len(self.model):
+            return None
+        return min(mark, cursor), max(mark, cursor)
+
+    # -- scrolling: up pauses, reaching the bottom resumes -------------------------------------------------
+
+    def _after_scroll_down(self) -> None:
+        if not self.following and self.mark_key is None and self.scroll_y >= self.max_scroll_y:
+            self.follow()
+
+    def action_scroll_up(self) -> None:
+        if self.mark_key is not None:
+            self.move_cursor(-1)
+            return
+        self.pause()
+        self.scroll_up(animate=False)
+
+    def action_scroll_down(self) -> None:
+        if self.mark_key is not None:
+            self.move_cursor(+1)
+            return
+        self.scroll_down(animate=False)
+        self._after_scroll_down()
+
+    def action_page_up(self) -> None:
+        self.pause()
+        self.scroll_page_up(animate=False)
+
+    def action_page_down(self) -> None:
+        self.scroll_page_down(animate=False)
+        self._after_scroll_down()
+
+    def action_scroll_home(self) -> None:
+        self.pause()
+        self.scroll_to(y=0, animate=False)
+
+    def on_mouse_scroll_up(self, event: events.MouseScrollUp) -> None:
+        self.pause()
+
+    def on_mouse_scroll_down(self, event: events.MouseScrollDown) -> None:
+        self.call_after_refresh(self._after_scroll_down)
+
+    def on_scroll_to(self, message: ScrollTo) -> None:
+        if message.y is not None and message.y < self.max_scroll_y:
+            self.pause()
+        else:
+            self.call_after_refresh(self._after_scroll_down)
+
+    def on_scroll_up(self, message: ScrollUp) -> None:
+        self.pause()
+
+    def on_scroll_down(self, message: ScrollDown) -> None:
+        self.call_after_refresh(self._after_scroll_down)
+
+    # -- drawing ---------------------------------------------------------------------------------------------
+
+    def render_line(self, y: int) -> Strip:
+        scroll_x, scroll_y = self.scroll_offset
+        width = self.scrollable_content_region.width
+        row = scroll_y + y
+        located = self.model.locate(row)
+        base = self.rich_style
+        if located is None:
+            return Strip.blank(width, base)
+        index, subrow = located
+        entry = self.model.entries[index]
+        full = self._full_strip(entry, index)
+        layout = self.model.layout
+        if layout.wrap:
+            start, end, indent = layout.row_cells(subrow)
+            strip = full.crop(start, end)
+            if indent:
+                strip = Strip.join([Strip.blank(indent, base), strip])
+            strip = strip.extend_cell_length(width, base)
+            x_offset = 0
+        else:
+            strip = full.crop_extend(scroll_x, scroll_x + width, base)
+            x_offset = scroll_x
+        highlight = self._line_highlight(entry.key, index)
+        if highlight is not None:
+            strip = strip.apply_style(highlight)
+        absolute_row = row + self.model.row_base
+        selection = self.text_selection
+        if selection is not None:
+            strip = self._select(strip, selection, absolute_row)
+        return strip.apply_offsets(x_offset, absolute_row)
+
+    def _line_highlight(self, key: int, index: int) -> Style | None:
+        marked = self.marked_range()
+        if marked is not None and marked[0] <= index <= marked[1]:
+            return self.get_component_rich_style("log-lines--marked", partial=True)
+        if self.cursor_key == key:
+            return self.get_component_rich_style("log-lines--cursor", partial=True)
+        return None
+
+    def _select(self, strip: Strip, selection: Selection, absolute_row: int) -> Strip:
+        span = selection.get_span(absolute_row)
+        if span is None:
+            return strip
+        start, end = span
+        end = strip.cell_length if end == -1 else end
+        style = self.screen.get_component_rich_style("screen--selection")
+        return Strip.join([strip.crop(0, start), strip.crop(start, end).apply_style(style), strip.crop(end)])
+
+    def _full_strip(self, entry: Entry, index: int) -> Strip:
+        key = (entry.key, self._highlight_generation(entry))
+        cached = self._strips.get(key)
+        if cached is not None:
+            return cached
+        strip = self._build_strip(entry)
+        self._strips[key] = strip
+        return strip
+
+    def _highlight_generation(self, entry: Entry) -> int:
+        current = self.model.current_match()
+        return current.start + 1 if current is not None and current.entry is entry else 0
+
+    def _build_strip(self, entry: Entry) -> Strip:
+        model = self.model
+        layout = model.layout
+        style_of = self.get_component_rich_style
+        base = self.rich_style
+        segments: list[Segment] = []
+        if layout.timestamps:
+            segments.append(Segment(short_time(entry.timestamp) + " ", base + style_of("log-lines--timestamp")))
+        if layout.prefix_width:
+            colour = style_of(f"log-lines--source-{model.colour(entry.source) % SOURCE_COLOURS}")
+            segments.append(Segment(entry.source.label.ljust(layout.prefix_width), base + colour))
+            segments.append(Segment(" ", base))
+        if type(entry) is LogLine:
+            level_class = _LEVEL_CLASSES.get(entry.level)
+            text_style = base + style_of(level_class) if level_class else base
+            segments.extend(self._text_segments(entry, text_style))
+        else:
+            marker_class = "log-lines--gap" if type(entry) is Gap else "log-lines--switch"
+            assert type(entry) in (Gap, Switch)
+            segments.append(Segment(entry_text(entry), base + style_of(marker_class)))
+        return Strip(segments)
+
+    def _text_segments(self, entry: LogLine, style: Style) -> list[Segment]:
+        text = entry.text
+        spans = self.model.search.spans(text)
+        if not spans:
+            return [Segment(text, style)]
+        match_style = style + self.get_component_rich_style("log-lines--match", partial=True)
+        current = self.model.current_match()
+        current_start = current.start if current is not None and current.entry is entry else -1
+        current_style = style + self.get_component_rich_style("log-lines--match-current", partial=True)
+        segments = []
+        position = 0
+        for start, end in spans:
+            if start > position:
+                segments.append(Segment(text[position:start], style))
+            segments.append(Segment(text[start:end], current_style if start == current_start else match_style))
+            position = end
+        if position < len(text):
+            segments.append(Segment(text[position:], style))
+        return segments
+
+    # -- text selection with the mouse -----------------------------------------------------------------------
+
+    def row_text(self, absolute_row: int) -> str:
+        """The characters drawn on a visual row (for copying a mouse selection)."""
+        located = self.model.locate(absolute_row - self.model.row_base)
+        if located is None:
+            return ""
+        index, subrow = located
+        entry = self.model.entries[index]
+        plain = self.model.layout.plain(entry, entry.source.label)
+        if not self.model.layout.wrap:
+            return plain
+        start, end, indent = self.model.layout.row_cells(subrow)
+        return " " * indent + plain[start:end]
+
+    def get_selection(self, selection: Selection) -> tuple[str, str] | None:
+        start, end = selection
+        first = start.y if start is not None else self.model.row_base
+        last = end.y if end is not None else self.model.row_base + self.model.row_count - 1
+        rows = [self.row_text(row) for row in range(first, last + 1)]
+        rebased = Selection(
+            start._replace(y=start.y - first) if start is not None else None,
+            end._replace(y=end.y - first) if end is not None else None,
+        )
+        return rebased.extract("\n".join(rows)), "\n"
+
+    def selection_updated(self, selection: Selection | None) -> None:
+        self.refresh()
