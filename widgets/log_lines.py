@@ -21,10 +21,11 @@ from textual.selection import Selection
 from textual.strip import Strip
 
 from app.logview.layout import entry_text, short_time
-from app.logview.model import Entry, Gap, Level, LogLine, Switch
+from app.logview.model import Entry, Gap, Level, LogLine, Source
 from app.logview.view import Ingested, LogModel
 
 SOURCE_COLOURS = 8
+_SOURCE_CLASSES = [f"log-lines--source-{n}" for n in range(SOURCE_COLOURS)]
 _LEVEL_CLASSES = {
     Level.ERROR: "log-lines--error",
     Level.WARN: "log-lines--warn",
@@ -32,7 +33,25 @@ _LEVEL_CLASSES = {
     Level.DEBUG: "log-lines--debug",
 }
 
-Anchor = tuple[int, int]  # (entry key, row within the entry) of the top visible row
+Anchor = tuple[int, int]
+
+
+def _cut_ascii(segments: list[Segment], start: int, end: int, indent: int, width: int, pad: Style) -> list[Segment]:
+    """Cells [start, end) of a line of ASCII segments (one cell per character), after `indent` blanks, padded
+    to `width`: the common case, without building and cropping intermediate strips."""
+    out: list[Segment] = [Segment(" " * indent, pad)] if indent else []
+    position = 0
+    for text, style, _ in segments:
+        following = position + len(text)
+        if following > start and position < end:
+            out.append(Segment(text[max(start - position, 0) : end - position], style))
+        position = following
+        if position >= end:
+            break
+    used = indent + max(0, min(position, end) - start)
+    if used < width:
+        out.append(Segment(" " * (width - used), pad))
+    return out  # (entry key, row within the entry) of the top visible row
 
 
 class LogLines(ScrollView, can_focus=True, inherit_bindings=False):
@@ -80,6 +99,14 @@ class LogLines(ScrollView, can_focus=True, inherit_bindings=False):
         self.cursor_key: int | None = None
         self.mark_key: int | None = None
         self._strips: LRUCache[tuple[int, int], Strip] = LRUCache(2048)
+        self._base = Style()
+        self._styles_for: Style | None = None
+        self._styles: dict[str, Style] = {}
+        self._width = 0
+        self._marked: tuple[int, int] | None = None
+        self._selection: Selection | None = None
+        self._framing = False
+        self._prefixes: dict[tuple[Source, int], str] = {}
 
     # -- state changes ---------------------------------------------------------------------------------------
 
@@ -142,7 +169,14 @@ class LogLines(ScrollView, can_focus=True, inherit_bindings=False):
     def _update_virtual_size(self) -> None:
         layout = self.model.layout
         width = layout.width if layout.wrap else layout.text_column + self.model.widest_text
-        self.virtual_size = Size(width, self.model.row_count)
+        size = Size(width, self.model.row_count)
+        if size.width == self.virtual_size.width and self.show_vertical_scrollbar:
+            # Only the height changed (a flush): the vertical scrollbar is always shown, so nothing else moves.
+            # Setting the reactive would re-lay out the whole screen on every flush; update the bars instead.
+            self.set_reactive(LogLines.virtual_size, size)
+            self._scroll_update(size)
+        else:
+            self.virtual_size = size
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
@@ -256,39 +290,65 @@ class LogLines(ScrollView, can_focus=True, inherit_bindings=False):
 
     # -- drawing ---------------------------------------------------------------------------------------------
 
+    def render_lines(self, crop: Region) -> list[Strip]:
+        # What every row of this frame shares, computed once per frame rather than once per row.
+        base = self._base = self.rich_style
+        if base != self._styles_for:
+            self._styles_for = base
+            self._styles = {name: base + self.get_component_rich_style(name) for name in self.COMPONENT_CLASSES}
+        self._width = self.scrollable_content_region.width
+        self._marked = self.marked_range()
+        self._selection = self.text_selection
+        self._framing = True
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._framing = False
+
     def render_line(self, y: int) -> Strip:
         scroll_x, scroll_y = self.scroll_offset
-        width = self.scrollable_content_region.width
         row = scroll_y + y
         located = self.model.locate(row)
-        base = self.rich_style
         if located is None:
-            return Strip.blank(width, base)
+            return Strip.blank(self._width, self._base)
         index, subrow = located
         entry = self.model.entries[index]
-        full = self._full_strip(entry, index)
-        layout = self.model.layout
-        if layout.wrap:
-            start, end, indent = layout.row_cells(subrow)
-            strip = full.crop(start, end)
-            if indent:
-                strip = Strip.join([Strip.blank(indent, base), strip])
-            strip = strip.extend_cell_length(width, base)
-            x_offset = 0
-        else:
-            strip = full.crop_extend(scroll_x, scroll_x + width, base)
-            x_offset = scroll_x
+        wrap = self.model.layout.wrap
+        key = (entry.key, subrow if wrap else -1 - scroll_x, self._highlight_generation(entry))
+        strip = self._strips.get(key)
+        if strip is None:
+            strip = self._strips[key] = self._row_strip(entry, subrow if wrap else None, scroll_x)
         highlight = self._line_highlight(entry.key, index)
         if highlight is not None:
             strip = strip.apply_style(highlight)
         absolute_row = row + self.model.row_base
-        selection = self.text_selection
-        if selection is not None:
-            strip = self._select(strip, selection, absolute_row)
-        return strip.apply_offsets(x_offset, absolute_row)
+        if self._selection is not None:
+            strip = self._select(strip, self._selection, absolute_row)
+        if self._framing:
+            return strip
+        # Called alone, by the compositor looking up where a mouse selection starts: only then does a row need
+        # the character offsets (they cost more than the rest of the row, so frames go without them).
+        return strip.apply_offsets(0 if wrap else scroll_x, absolute_row)
+
+    def _row_strip(self, entry: Entry, subrow: int | None, scroll_x: int) -> Strip:
+        """One screen row of `entry`, exactly as wide as the view: row `subrow` when wrapping, else the cells
+        from `scroll_x` on."""
+        width = self._width
+        base = self._base
+        segments = self._segments(entry)
+        if subrow is not None:
+            start, end, indent = self.model.layout.row_cells(subrow)
+        else:
+            start, end, indent = scroll_x, scroll_x + width, 0
+        if all(segment.text.isascii() for segment in segments):
+            return Strip(_cut_ascii(segments, start, end, indent, width, base), width)
+        strip = Strip(segments).crop(start, end)
+        if indent:
+            strip = Strip.join([Strip.blank(indent, base), strip])
+        return strip.extend_cell_length(width, base)
 
     def _line_highlight(self, key: int, index: int) -> Style | None:
-        marked = self.marked_range()
+        marked = self._marked
         if marked is not None and marked[0] <= index <= marked[1]:
             return self.get_component_rich_style("log-lines--marked", partial=True)
         if self.cursor_key == key:
@@ -304,40 +364,33 @@ class LogLines(ScrollView, can_focus=True, inherit_bindings=False):
         style = self.screen.get_component_rich_style("screen--selection")
         return Strip.join([strip.crop(0, start), strip.crop(start, end).apply_style(style), strip.crop(end)])
 
-    def _full_strip(self, entry: Entry, index: int) -> Strip:
-        key = (entry.key, self._highlight_generation(entry))
-        cached = self._strips.get(key)
-        if cached is not None:
-            return cached
-        strip = self._build_strip(entry)
-        self._strips[key] = strip
-        return strip
-
     def _highlight_generation(self, entry: Entry) -> int:
         current = self.model.current_match()
         return current.start + 1 if current is not None and current.entry is entry else 0
 
-    def _build_strip(self, entry: Entry) -> Strip:
+    def _segments(self, entry: Entry) -> list[Segment]:
         model = self.model
         layout = model.layout
-        style_of = self.get_component_rich_style
-        base = self.rich_style
+        styles = self._styles
+        base = self._base
         segments: list[Segment] = []
         if layout.timestamps:
-            segments.append(Segment(short_time(entry.timestamp) + " ", base + style_of("log-lines--timestamp")))
+            segments.append(Segment(short_time(entry.timestamp) + " ", styles["log-lines--timestamp"]))
         if layout.prefix_width:
-            colour = style_of(f"log-lines--source-{model.colour(entry.source) % SOURCE_COLOURS}")
-            segments.append(Segment(entry.source.label.ljust(layout.prefix_width), base + colour))
-            segments.append(Segment(" ", base))
+            source = entry.source
+            colour = styles[_SOURCE_CLASSES[model.colour(source) % SOURCE_COLOURS]]
+            prefix = self._prefixes.get((source, layout.prefix_width))
+            if prefix is None:
+                prefix = self._prefixes[source, layout.prefix_width] = source.label.ljust(layout.prefix_width) + " "
+            segments.append(Segment(prefix, colour))
         if type(entry) is LogLine:
             level_class = _LEVEL_CLASSES.get(entry.level)
-            text_style = base + style_of(level_class) if level_class else base
+            text_style = styles[level_class] if level_class else base
             segments.extend(self._text_segments(entry, text_style))
         else:
-            marker_class = "log-lines--gap" if type(entry) is Gap else "log-lines--switch"
-            assert type(entry) in (Gap, Switch)
-            segments.append(Segment(entry_text(entry), base + style_of(marker_class)))
-        return Strip(segments)
+            segments.append(Segment(entry_text(entry), styles["log-lines--gap" if type(entry) is Gap else
+                                                              "log-lines--switch"]))
+        return segments
 
     def _text_segments(self, entry: LogLine, style: Style) -> list[Segment]:
         text = entry.text

@@ -86,6 +86,7 @@ class LogView(Vertical):
         self._flush_timer: Timer | None = None
         self._input_timer: Timer | None = None
         self._labels: dict[str, str] = {}
+        self._label_widgets: dict[str, Label] = {}
         self._listed: set[Source] = set()
 
     # -- composition -----------------------------------------------------------------------------------------
@@ -146,7 +147,7 @@ class LogView(Vertical):
     def flush(self) -> None:
         """Take every queued entry into the view now."""
         self._flush_timer = None
-        if not self._pending:
+        if not self._pending or not self.is_attached:
             return
         batch, self._pending = self._pending, []
         lines = self.lines
@@ -417,19 +418,22 @@ class LogView(Vertical):
         self._update_bars()
 
     def _set_label(self, selector: str, text: str, **classes: bool) -> None:
-        if self._labels.get(selector) != text:
+        label = self._label_widgets.get(selector)
+        if label is None:
+            label = self._label_widgets[selector] = self.query_one(selector, Label)
+        previous = self._labels.get(selector)
+        if previous != text:
             self._labels[selector] = text
-            self.query_one(selector, Label).update(text)
-        if classes:
-            label = self.query_one(selector, Label)
-            for name, on_ in classes.items():
-                label.set_class(on_, name)
+            # a re-layout only when the width changes: the counts change on every flush
+            label.update(text, layout=previous is None or len(previous) != len(text))
+        for name, on_ in classes.items():
+            label.set_class(on_, name)
 
     def _update_bars(self) -> None:
         model = self.model
         lines = self.lines
         for level in _CHIPS:
-            self.query_one(f"#chip-{level.name.lower()}", Label).set_class(level in model.filter.levels, "-on")
+            self._set_label(f"#chip-{level.name.lower()}", level.name, **{"-on": level in model.filter.levels})
         filter_text = model.filter.text
         self._set_label("#log-filter-state", f"filter: {filter_text}" if filter_text else "no filter",
                         **{"-active": bool(filter_text)})

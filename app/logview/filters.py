@@ -47,7 +47,7 @@ class LineFilter:
         return self.pattern is None and not self.levels and not self.hidden
 
     def accepts(self, entry: Entry) -> bool:
-        if entry.source in self.hidden:
+        if self.hidden and entry.source in self.hidden:
             return False
         if type(entry) is not LogLine:
             return True

@@ -43,7 +43,7 @@ def cell_width(text: str) -> int:
 
 def short_time(moment: datetime) -> str:
     """`12:00:01.234` (UTC), the view's timestamp column."""
-    return f"{moment:%H:%M:%S}.{moment.microsecond // 1000:03d}"
+    return f"{moment.hour:02d}:{moment.minute:02d}:{moment.second:02d}.{moment.microsecond // 1000:03d}"
 
 
 def full_time(moment: datetime) -> str:

@@ -47,12 +47,14 @@ _POSTGRES = re.compile(r"\b(DEBUG[1-5]?|INFO|NOTICE|WARNING|ERROR|LOG|FATAL|PANI
 # Redis: `1:M 01 May 2026 12:00:00.123 * Ready to accept connections`
 _REDIS = re.compile(r"\d+:[XCSM] \d\d \w{3} \d{4} [\d:.]+ ([.\-*#]) ")
 _REDIS_MARKS = {".": Level.DEBUG, "-": Level.DEBUG, "*": Level.INFO, "#": Level.WARN}
-# A severity word within the first 40 characters: `ERROR something`, `level=warn`, `[WARN]`, `time=... level=INFO`.
+# A severity word within the first 40 characters: `ERROR something`, `[WARN]`, `Error: x` (not "error" in prose);
+# spelled out letter by letter after a first-letter class so that the scan rejects most positions at once.
 _WORD = re.compile(
-    r"(?<![\w-])(DEBUG|TRACE|INFO|NOTICE|WARN|WARNING|ERROR|ERR|FATAL|CRITICAL|CRIT|PANIC)(?![\w-])"
-    r"|level=(\w+)",
-    re.IGNORECASE,
+    r"[DTINWEFCP](?:EBUG|RACE|NFO|OTICE|ARN(?:ING)?|RR(?:OR)?|ATAL|RIT(?:ICAL)?|ANIC"
+    r"|ebug|race|nfo|otice|arn(?:ing)?|rror|atal|ritical|anic)\b"
 )
+_LEVEL_FIELD = re.compile(r"\blevel=(\w+)", re.IGNORECASE)
+_HEAD = 40
 _JSON_FIELDS = ("level", "severity", "lvl", "log.level", "levelname")
 
 
@@ -84,13 +86,17 @@ def detect_level(text: str) -> Level:
 
 
 def _word_level(text: str) -> Level:
-    match = _WORD.search(text, 0, 40)
-    if not match:
-        return Level.NONE
-    word = match.group(1) or match.group(2)
-    if match.group(1) and not (word.isupper() or word.istitle()):
-        return Level.NONE  # "error" in prose is not a severity; "Error:" or "ERROR" are
-    return _WORDS.get(word.upper(), Level.NONE)
+    match = _WORD.search(text, 0, _HEAD)
+    while match is not None:
+        start = match.start()
+        if start == 0 or not (text[start - 1].isalnum() or text[start - 1] in "-_"):
+            return _WORDS.get(match.group().upper(), Level.NONE)
+        match = _WORD.search(text, match.end(), _HEAD)
+    if "level=" in text[:_HEAD + 20]:
+        field = _LEVEL_FIELD.search(text, 0, _HEAD + 20)
+        if field:
+            return _WORDS.get(field.group(1).upper(), Level.NONE)
+    return Level.NONE
 
 
 def _tagged_level(text: str) -> Level | None:
@@ -98,15 +104,13 @@ def _tagged_level(text: str) -> Level | None:
     if not tags:
         return None
     rest = text[tags.end() :]
-    severity = _word_level(rest)
-    if severity is not Level.NONE:
-        return severity
     completed = _COMPLETED.match(rest)
     if completed:
         return {"5": Level.ERROR, "4": Level.WARN}.get(completed.group(1), Level.INFO)
     if _EXCEPTION.match(rest):
         return Level.ERROR
-    return Level.INFO
+    severity = _word_level(rest)
+    return Level.INFO if severity is Level.NONE else severity
 
 
 def _json_level(text: str) -> Level | None:

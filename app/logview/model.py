@@ -60,6 +60,14 @@ class Source:
     host: str
     role: str | None = None
     accessory: str | None = None
+    _hash: int = field(default=0, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # looked up for every line (colour, hidden sources): hash once
+        object.__setattr__(self, "_hash", hash((self.kind, self.host, self.role, self.accessory)))
+
+    def __hash__(self) -> int:
+        return self._hash
 
     @property
     def label(self) -> str:

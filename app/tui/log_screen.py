@@ -70,7 +70,7 @@ class LogScreen(Screen):
 
     async def _consume(self) -> None:
         view = self.view
-        view.set_stream_state("following")
+        view.set_stream_state("stream live")
         try:
             async for entry in self.stream:
                 view.add(entry)
