@@ -189,7 +189,9 @@ async def rendered_rate(count: int) -> tuple[float, float, int]:
 # -- key-press-to-frame latency during a flood ---------------------------------------------------------------
 
 
-async def flood_latency(seconds: float, rate: int) -> tuple[list[float], float]:
+async def flood_latency(seconds: float, rate: int) -> tuple[list[float], float, list[float]]:
+    """Latencies of keys pressed during a paced flood, the rate achieved, and CPython's full garbage
+    collections in that time (each one stops everything while it scans the buffered lines)."""
     produced = 0
     flood_started = 0.0
 
@@ -207,6 +209,18 @@ async def flood_latency(seconds: float, rate: int) -> tuple[list[float], float]:
 
     app = BenchApp(stream(), capacity=100_000)
     latencies: list[float] = []
+    pauses: list[float] = []
+    collecting: dict[str, float] = {}
+
+    def gc_timer(phase: str, info: dict) -> None:
+        if info["generation"] != 2:
+            return
+        if phase == "start":
+            collecting["since"] = time.perf_counter()
+        elif "since" in collecting:
+            pauses.append(time.perf_counter() - collecting.pop("since"))
+
+    gc.callbacks.append(gc_timer)
     async with app.run_test(size=SIZE):
         await asyncio.sleep(1.0)  # fill the view first
         view = app.view
@@ -225,7 +239,8 @@ async def flood_latency(seconds: float, rate: int) -> tuple[list[float], float]:
                 latencies.append(await _press_and_time(app, key, changed))
                 await asyncio.sleep(0.1)
         achieved = produced / (time.perf_counter() - flood_started)
-    return latencies, achieved
+    gc.callbacks.remove(gc_timer)
+    return latencies, achieved, pauses
 
 
 async def _press_and_time(app: BenchApp, key: str, changed: Callable[[], bool]) -> float:
@@ -308,7 +323,7 @@ def main() -> int:
     print(f"  per second of CPU time     {cpu_rate:>12,.0f} lines/s (the same run; differs from the above when"
           " other processes share the cores)")
 
-    latencies, achieved = asyncio.run(flood_latency(flood_seconds, FLOOD_RATE))
+    latencies, achieved, pauses = asyncio.run(flood_latency(flood_seconds, FLOOD_RATE))
     median = statistics.median(latencies)
     p95 = sorted(latencies)[int(len(latencies) * 0.95) - 1]
     ok = median < TARGET_LATENCY and p95 < TARGET_LATENCY
@@ -316,6 +331,9 @@ def main() -> int:
     print(f"key-press-to-frame latency   median {median * 1000:.1f} ms, p95 {p95 * 1000:.1f} ms,"
           f" max {max(latencies) * 1000:.1f} ms ({len(latencies)} keys k/G/t during {achieved:,.0f} lines/s;"
           f" target < {TARGET_LATENCY * 1000:.0f} ms) {'ok' if ok else 'MISSED'}")
+    if pauses:
+        print(f"  full garbage collections   {len(pauses)} in {flood_seconds:.0f} s, {max(pauses) * 1000:.0f} ms"
+              " at most (CPython scanning the buffered lines; a key pressed meanwhile waits for it)")
 
     samples = asyncio.run(memory_profile(memory_count, capacity))
     full = next((rss for received, rss in samples if received >= 2 * capacity), samples[0][1])

@@ -13,7 +13,7 @@ import pathlib
 from collections.abc import Callable, Iterable
 from datetime import datetime
 
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -28,7 +28,7 @@ from app.logview.model import Entry, Level, Source
 from app.logview.view import LogModel, utc_now
 from widgets.log_lines import LogLines
 
-FLUSH_INTERVAL = 1 / 30
+FLUSH_INTERVAL = 1 / 20  # a frame per flush: 20 a second is smooth for logs and leaves the keys room
 WINDOW_TICK = 1.0
 INPUT_DELAY = 0.15
 _CHIPS = (Level.ERROR, Level.WARN, Level.INFO, Level.DEBUG)
@@ -107,9 +107,9 @@ class LogView(Vertical):
         with Horizontal(id="log-status"):
             yield Label("", id="log-follow")
             yield Label("", id="log-new-lines")
+            yield Label("", id="log-dropped")
             yield Label("", id="log-search-count")
             yield Label("", id="log-counts")
-            yield Label("", id="log-dropped")
             yield Label("", id="log-stream")
 
     @property
@@ -139,8 +139,8 @@ class LogView(Vertical):
             self._flush_timer = self.set_timer(FLUSH_INTERVAL, self.flush)
 
     def _shed(self) -> None:
-        excess = len(self._pending) - self.max_pending
-        self._pending.sort(key=lambda entry: entry.key)
+        """The view cannot keep up: drop the earliest-arrived half of the queue, counted as dropped lines."""
+        excess = len(self._pending) - self.max_pending // 2
         del self._pending[:excess]
         self.model.overflow += excess
 
@@ -384,21 +384,21 @@ class LogView(Vertical):
         self.notify(f"Copied {count:,} line{'s' if count != 1 else ''} to the clipboard")
         self._update_bars()
 
-    def action_save(self) -> pathlib.Path:
+    def action_save(self) -> None:
         now = self.model.clock()
-        path = self.save_dir / save.default_name(now)
+        name = save.default_name(now)
+        path = self.save_dir / name
         suffix = 1
         while path.exists():
-            path = self.save_dir / f"{path.stem.split('~')[0]}~{suffix}.log"
+            path = self.save_dir / f"{name.removesuffix('.log')}~{suffix}.log"
             suffix += 1
         try:
             save.save(self.model, path, now)
         except OSError as error:
-            self.notify(f"Could not save the view to {path}: {error.strerror}", severity="error")
-            raise
+            self.notify(f"Could not save the view to {path}: {error.strerror or error}", severity="error", timeout=10)
+            return
         self.last_saved = path
         self.notify(f"Saved {len(self.model):,} lines to {path}", timeout=8)
-        return path
 
     def action_dismiss(self) -> None:
         lines = self.lines
@@ -424,8 +424,9 @@ class LogView(Vertical):
         previous = self._labels.get(selector)
         if previous != text:
             self._labels[selector] = text
-            # a re-layout only when the width changes: the counts change on every flush
+            # a re-layout only when the width changes (the counts change on every flush, their width seldom)
             label.update(text, layout=previous is None or len(previous) != len(text))
+            label.set_class(not text, "-empty")
         for name, on_ in classes.items():
             label.set_class(on_, name)
 
@@ -456,7 +457,7 @@ class LogView(Vertical):
                         else "0 dropped", **{"-warn": bool(dropped)})
         self._set_label("#log-stream", self.stream_state)
 
-    def on_click(self, event) -> None:
+    def on_click(self, event: events.Click) -> None:
         widget = event.widget
         if widget is None or not isinstance(widget, Label):
             return

@@ -88,21 +88,35 @@ class Source:
         return f"{self.label} (app)"
 
 
-@dataclass(slots=True)
 class LogLine:
-    """One line of a container's output, its text already masked by the engine."""
+    """One line of a container's output, its text already masked by the engine.
 
-    source: Source
-    timestamp: datetime
-    text: str
-    stream: Stream = "stdout"
-    container: str = ""
-    level: Level = Level.NONE
-    key: int = field(default=0, compare=False)
+    A plain slotted class rather than a dataclass: one is made for every line of a flood, so its constructor is
+    kept to the assignments.
+    """
 
-    def __post_init__(self) -> None:
-        if not self.key:
-            self.key = order_key(self.timestamp)
+    __slots__ = ("container", "key", "level", "source", "stream", "text", "timestamp")
+
+    def __init__(
+        self,
+        source: Source,
+        timestamp: datetime,
+        text: str,
+        stream: Stream = "stdout",
+        container: str = "",
+        level: Level = Level.NONE,
+        key: int = 0,
+    ) -> None:
+        self.source = source
+        self.timestamp = timestamp
+        self.text = text
+        self.stream = stream
+        self.container = container
+        self.level = level
+        self.key = key or order_key(timestamp)
+
+    def __repr__(self) -> str:
+        return f"LogLine({self.source.label!r}, {self.timestamp.isoformat()!r}, {self.text!r}, level={self.level.name})"
 
 
 @dataclass(slots=True)

@@ -385,3 +385,33 @@ def test_every_binding_has_an_id_and_a_description(widget) -> None:
 
 def test_the_now_of_the_tests_is_fixed() -> None:
     assert fixed_clock() == NOW
+
+
+async def test_lines_the_view_cannot_take_in_time_are_counted_as_dropped() -> None:
+    source = SyntheticSource()
+    async with _app(source).run_test(size=SIZE) as pilot:
+        view = pilot.app.screen.query_one(LogView)
+        view.max_pending = 100
+        view.add_many(LogLine(WEB1, at(n), f"line {n}") for n in range(300))
+        view.flush()
+        await pilot.pause()
+        assert len(view.model) + view.model.overflow == 300
+        assert view.model.overflow >= 200
+        assert _shown(view)[-1].endswith("line 299")
+        assert _label(view, "#log-dropped") == f"⚠ {view.model.overflow} dropped (buffer 100,000)"
+
+
+async def test_a_save_that_fails_says_why_and_the_view_goes_on(tmp_path) -> None:
+    source = SyntheticSource()
+    source.push(*demo_entries())
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("")
+    async with LogApp(source, clock=fixed_clock, save_dir=blocker).run_test(size=SIZE, notifications=True) as pilot:
+        view = await _settle(pilot, source)
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert view.last_saved is None
+        messages = [notification.message for notification in pilot.app._notifications]
+        assert any(message.startswith(f"Could not save the view to {blocker}/shipdeck-logs-") for message in messages)
+        await pilot.press("G")
+        assert view.lines.following
