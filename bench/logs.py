@@ -140,20 +140,6 @@ async def _wait_until(condition: Callable[[], bool], timeout: float) -> None:
         await asyncio.sleep(0.005)
 
 
-async def _next_frame(app: BenchApp) -> float:
-    done = asyncio.get_running_loop().create_future()
-
-    def hook(now: float) -> None:
-        if not done.done():
-            done.set_result(now)
-
-    app.frame_hooks.append(hook)
-    try:
-        return await asyncio.wait_for(done, 5)
-    finally:
-        app.frame_hooks.remove(hook)
-
-
 # -- lines per second rendered -------------------------------------------------------------------------------
 
 
@@ -172,18 +158,25 @@ async def rendered_rate(count: int) -> tuple[float, float, int]:
         await asyncio.Event().wait()
 
     app = BenchApp(stream(), capacity=100_000)
+    drawn = asyncio.get_running_loop().create_future()
+
+    def last_line_drawn(now: float) -> None:
+        # the first frame composed after the last line entered the view is the one that shows it (following)
+        screen = app.screen
+        if drawn.done() or not isinstance(screen, LogScreen):
+            return
+        model = screen.view.model
+        if len(model) and model.entries[-1].text == last_text:
+            drawn.set_result((now, time.process_time()))
+
+    app.frame_hooks.append(last_line_drawn)
     async with app.run_test(size=SIZE) as pilot:
-        await _wait_until(lambda: app.screen.received >= count if isinstance(app.screen, LogScreen) else False, 120)
+        finished, cpu_finished = await asyncio.wait_for(drawn, 300)
         view = app.view
-        await _wait_until(lambda: not view._pending and len(view.model) and view.model.entries[-1].text == last_text,
-                          30)
-        frames_before = app.frames
-        finished = await _next_frame(app)
-        cpu = time.process_time() - cpu_started
         bottom = view.lines.render_line(view.lines.scrollable_content_region.height - 1).text
         assert last_text[:40] in bottom, f"last line not on screen: {bottom!r}"
         await pilot.pause()
-        return count / (finished - started), count / cpu, frames_before
+        return count / (finished - started), count / (cpu_finished - cpu_started), app.frames
 
 
 # -- key-press-to-frame latency during a flood ---------------------------------------------------------------

@@ -123,7 +123,6 @@ class LogLines(ScrollView, can_focus=True, inherit_bindings=False):
         self.mark_key = None
         self.cursor_key = None
         self.set_following(True)
-        self._strips.clear()
         self.scroll_to(y=self.max_scroll_y, animate=False)
         self.refresh()
 
@@ -153,13 +152,37 @@ class LogLines(ScrollView, can_focus=True, inherit_bindings=False):
             self.scroll_to(y=row, animate=False)
         self.refresh()
 
-    def ingested(self, result: Ingested, anchor: Anchor | None) -> None:
-        """Called after `model.ingest`: count new lines while paused, re-sync rows and position."""
-        if not self.following:
-            self.new_while_paused += result.shown
-        if result.relayout:
-            self._strips.clear()
-        self.restore(anchor)
+    def visible_span(self) -> tuple[int, int] | None:
+        """Keys of the entries on the first and last visible rows."""
+        top = self.model.locate(round(self.scroll_y))
+        if top is None:
+            return None
+        last_row = min(round(self.scroll_y) + self.scrollable_content_region.height, self.model.row_count) - 1
+        bottom = self.model.locate(last_row)
+        entries = self.model.entries
+        return entries[top[0]].key, entries[bottom[0]].key if bottom else entries[top[0]].key
+
+    def ingested(self, result: Ingested, anchor: Anchor | None, span: tuple[int, int] | None) -> None:
+        """Called after `model.ingest` with the anchor and visible span from before it: count new lines while
+        paused, re-sync rows and position, and repaint only if what is on screen changed."""
+        if self.following or result.relayout:
+            if result.relayout:
+                self._strips.clear()
+            self.restore(anchor)
+            return
+        self.new_while_paused += result.shown
+        self._update_virtual_size()
+        if anchor is not None:
+            key, subrow = anchor
+            index = self.model.index_at_or_after(key)
+            if index < len(self.model) and self.model.entries[index].key == key:
+                row = self.model.row_of(index) + min(subrow, self.model.rows_of(index) - 1)
+            else:
+                row = self.model.row_of(index)
+            if row != round(self.scroll_y):
+                self.scroll_to(y=row, animate=False)
+        if self.visible_span() != span or span is None:
+            self.refresh()
 
     def reset_view(self, anchor: Anchor | None) -> None:
         """Called after the model's shown list or layout changed as a whole (filter, toggles, resize)."""

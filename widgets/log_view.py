@@ -29,6 +29,8 @@ from app.logview.view import LogModel, utc_now
 from widgets.log_lines import LogLines
 
 FLUSH_INTERVAL = 1 / 20  # a frame per flush: 20 a second is smooth for logs and leaves the keys room
+FLOOD_BATCH = 250  # a batch this big means a flood: then flush (and repaint) every FLOOD_INTERVAL
+FLOOD_INTERVAL = 1 / 10
 WINDOW_TICK = 1.0
 INPUT_DELAY = 0.15
 _CHIPS = (Level.ERROR, Level.WARN, Level.INFO, Level.DEBUG)
@@ -88,6 +90,8 @@ class LogView(Vertical):
         self._labels: dict[str, str] = {}
         self._label_widgets: dict[str, Label] = {}
         self._listed: set[Source] = set()
+        self._lines = LogLines(self.model, id="log-lines")
+        self._interval = FLUSH_INTERVAL
 
     # -- composition -----------------------------------------------------------------------------------------
 
@@ -99,14 +103,13 @@ class LogView(Vertical):
             yield Label("", id="log-case")
             yield Label("", id="log-window")
         with Horizontal(id="log-body"):
-            yield LogLines(self.model, id="log-lines")
+            yield self._lines
             yield SelectionList[Source](id="log-sources")
         yield Input(placeholder="filter: regex, !regex hides matches (Enter applies, Esc closes)", id="log-filter")
         yield Input(placeholder="search: regex (Enter finds, then n / N)", id="log-search")
         yield Label("", id="log-input-error")
         with Horizontal(id="log-status"):
             yield Label("", id="log-follow")
-            yield Label("", id="log-new-lines")
             yield Label("", id="log-dropped")
             yield Label("", id="log-search-count")
             yield Label("", id="log-counts")
@@ -114,7 +117,7 @@ class LogView(Vertical):
 
     @property
     def lines(self) -> LogLines:
-        return self.query_one("#log-lines", LogLines)
+        return self._lines
 
     def on_mount(self) -> None:
         self.set_interval(WINDOW_TICK, self._tick)
@@ -129,14 +132,14 @@ class LogView(Vertical):
         if len(self._pending) > self.max_pending:
             self._shed()
         if self._flush_timer is None:
-            self._flush_timer = self.set_timer(FLUSH_INTERVAL, self.flush)
+            self._flush_timer = self.set_timer(self._interval, self.flush)
 
     def add_many(self, entries: Iterable[Entry]) -> None:
         self._pending.extend(entries)
         if len(self._pending) > self.max_pending:
             self._shed()
         if self._flush_timer is None and self._pending:
-            self._flush_timer = self.set_timer(FLUSH_INTERVAL, self.flush)
+            self._flush_timer = self.set_timer(self._interval, self.flush)
 
     def _shed(self) -> None:
         """The view cannot keep up: drop the earliest-arrived half of the queue, counted as dropped lines."""
@@ -150,17 +153,20 @@ class LogView(Vertical):
         if not self._pending or not self.is_attached:
             return
         batch, self._pending = self._pending, []
+        # In a flood the lines fly by unreadably anyway: fewer repaints leave the keys more room.
+        self._interval = FLOOD_INTERVAL if len(batch) >= FLOOD_BATCH else FLUSH_INTERVAL
         lines = self.lines
         anchor = lines.anchor()
+        span = None if lines.following else lines.visible_span()
         result = self.model.ingest(batch)
         new_sources = [source for source in self.model.sources if source not in self._listed]
-        lines.ingested(result, anchor)
+        lines.ingested(result, anchor, span)
         if new_sources:
             self._add_source_options(new_sources)
         self._update_bars()
 
     def set_stream_state(self, state: str) -> None:
-        """What the feeding stream is doing ("following", "ended", an error); shown in the status bar."""
+        """What the feeding stream is doing ("stream live", "stream ended", an error); shown in the status bar."""
         self.stream_state = state
         self._update_bars()
 
@@ -417,7 +423,7 @@ class LogView(Vertical):
     def _follow_changed(self) -> None:
         self._update_bars()
 
-    def _set_label(self, selector: str, text: str, **classes: bool) -> None:
+    def _set_label(self, selector: str, text: str, layout: bool | None = None, **classes: bool) -> None:
         label = self._label_widgets.get(selector)
         if label is None:
             label = self._label_widgets[selector] = self.query_one(selector, Label)
@@ -425,7 +431,9 @@ class LogView(Vertical):
         if previous != text:
             self._labels[selector] = text
             # a re-layout only when the width changes (the counts change on every flush, their width seldom)
-            label.update(text, layout=previous is None or len(previous) != len(text))
+            if layout is None:
+                layout = previous is None or len(previous) != len(text)
+            label.update(text, layout=layout)
             label.set_class(not text, "-empty")
         for name, on_ in classes.items():
             label.set_class(on_, name)
@@ -440,13 +448,13 @@ class LogView(Vertical):
                         **{"-active": bool(filter_text)})
         self._set_label("#log-case", "Aa match case" if model.filter.case_sensitive else "aa ignore case")
         self._set_label("#log-window", model.window.label, **{"-active": model.window != self.windows[0]})
+        # One fixed-width label (logs.tcss) for follow/pause, so that pausing and resuming never re-lay out.
         if lines.following:
-            self._set_label("#log-follow", "● FOLLOW", **{"-paused": False})
-            self._set_label("#log-new-lines", "")
+            self._set_label("#log-follow", "● FOLLOW", layout=False, **{"-paused": False})
         else:
-            self._set_label("#log-follow", "❚❚ PAUSED", **{"-paused": True})
             pending = lines.new_while_paused
-            self._set_label("#log-new-lines", f"+{pending:,} new lines (G follows)" if pending else "G follows")
+            news = f" +{pending:,} new" if pending else ""
+            self._set_label("#log-follow", f"❚❚ PAUSED{news} · G follows", layout=False, **{"-paused": True})
         self._set_label("#log-search-count", f"search: {model.search.counter()}" if model.search.active else "")
         marked = lines.marked_range()
         marked_text = f" · {marked[1] - marked[0] + 1:,} marked (y copies)" if marked else ""
@@ -463,5 +471,5 @@ class LogView(Vertical):
             return
         if widget.id and widget.id.startswith("chip-"):
             self.action_toggle_level(widget.id.removeprefix("chip-").upper())
-        elif widget.id == "log-new-lines":
+        elif widget.id == "log-follow" and not self.lines.following:
             self.action_follow()
