@@ -17,6 +17,10 @@ terminal output (discarded), and printed next to a baseline from the same run:
 - memory: RSS while 1,000,000 lines stream through a 100,000-line buffer (target: flat once the buffer is
   full, i.e. less than 10% growth from 2x the capacity to the end).
 Exits 1 when a target is missed.
+
+The figures are for the view alone, so they suffer when other work shares the two cores (the load average is
+printed first). On a shared machine `nice -n -15 python3 bench/logs.py` (as root) gives the view the share of
+the cores it would have on its own; the README says which way its figures were taken.
 """
 
 from __future__ import annotations

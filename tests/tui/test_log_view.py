@@ -415,3 +415,36 @@ async def test_a_save_that_fails_says_why_and_the_view_goes_on(tmp_path) -> None
         assert any(message.startswith(f"Could not save the view to {blocker}/shipdeck-logs-") for message in messages)
         await pilot.press("G")
         assert view.lines.following
+
+
+async def test_full_collections_wait_while_the_screen_is_up_and_the_setting_comes_back() -> None:
+    import gc
+
+    from app.tui.log_screen import FULL_COLLECTION_EVERY
+
+    before = gc.get_threshold()
+    async with _app(SyntheticSource()).run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert gc.get_threshold()[2] == max(before[2], FULL_COLLECTION_EVERY)
+        assert gc.get_threshold()[:2] == before[:2]
+    assert gc.get_threshold() == before
+
+
+async def test_a_mouse_selection_copies_the_characters_on_screen() -> None:
+    from textual.geometry import Offset
+    from textual.selection import Selection
+
+    source = SyntheticSource()
+    source.push(LogLine(WEB1, at(1), "first line"), LogLine(WEB1, at(2), "second line"))
+    async with _app(source).run_test(size=SIZE) as pilot:
+        view = await _settle(pilot, source)
+        lines = view.lines
+        column = view.model.layout.text_column
+        base = view.model.row_base
+        # the offsets a mouse drag reports are the ones render_line puts on each row when asked outside a frame
+        first_row = lines.render_line(0)
+        offsets = [segment.style.meta.get("offset") for segment in first_row if segment.style and segment.style.meta]
+        assert offsets and offsets[0] == (0, base)
+        selected, ending = lines.get_selection(Selection(Offset(column, base), Offset(column + 6, base + 1)))
+        assert selected == "first line\n12:00:02.000 web-1/web second"
+        assert ending == "\n"
