@@ -91,6 +91,24 @@ class LogLines(ScrollView, can_focus=True, inherit_bindings=False):
             super().__init__()
             self.following = following
 
+    class Moved(Message):
+        """The paused view scrolled (the status bar shows where it is)."""
+
+        def can_replace(self, message: Message) -> bool:
+            return isinstance(message, LogLines.Moved)
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        if not self.following and round(old_value) != round(new_value):
+            self.post_message(self.Moved())
+
+    def position(self) -> float:
+        """How far down the shown lines the bottom of the screen is, 0 to 1."""
+        rows = self.model.row_count
+        if not rows:
+            return 1.0
+        return min(1.0, (round(self.scroll_y) + self.scrollable_content_region.height) / rows)
+
     def __init__(self, model: LogModel, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self.model = model
@@ -193,9 +211,9 @@ class LogLines(ScrollView, can_focus=True, inherit_bindings=False):
         layout = self.model.layout
         width = layout.width if layout.wrap else layout.text_column + self.model.widest_text
         size = Size(width, self.model.row_count)
-        if size.width == self.virtual_size.width and self.show_vertical_scrollbar:
-            # Only the height changed (a flush): the vertical scrollbar is always shown, so nothing else moves.
-            # Setting the reactive would re-lay out the whole screen on every flush; update the bars instead.
+        if size.width == self.virtual_size.width and not self.styles.scrollbar_size_vertical:
+            # Only the height changed (a flush) and there is no scrollbar to appear or move (logs.tcss), so nothing
+            # else on the screen moves: setting the reactive would re-lay out the whole screen on every flush.
             self.set_reactive(LogLines.virtual_size, size)
             self._scroll_update(size)
         else:

@@ -420,6 +420,7 @@ class LogView(Vertical):
     # -- bars --------------------------------------------------------------------------------------------------
 
     @on(LogLines.FollowChanged)
+    @on(LogLines.Moved)
     def _follow_changed(self) -> None:
         self._update_bars()
 
@@ -459,7 +460,9 @@ class LogView(Vertical):
         marked = lines.marked_range()
         marked_text = f" · {marked[1] - marked[0] + 1:,} marked (y copies)" if marked else ""
         empty = "" if len(model) or not len(model.buffer) else " (nothing in this window/filter)"
-        self._set_label("#log-counts", f"{len(model):,} shown / {len(model.buffer):,} buffered{empty}{marked_text}")
+        where = "" if lines.following or not len(model) else f" ({lines.position():.0%})"
+        self._set_label("#log-counts",
+                        f"{len(model):,} shown{where} / {len(model.buffer):,} buffered{empty}{marked_text}")
         dropped = model.dropped
         self._set_label("#log-dropped", f"⚠ {dropped:,} dropped (buffer {model.buffer.capacity:,})" if dropped
                         else "0 dropped", **{"-warn": bool(dropped)})
