@@ -145,7 +145,8 @@ async def test_follow_pauses_on_scroll_up_counts_new_lines_and_G_resumes() -> No
         assert not lines.following
         assert _label(view, "#log-follow") == "❚❚ PAUSED · G follows"
         height = lines.scrollable_content_region.height
-        assert _label(view, "#log-counts") == f"100 shown ({(lines.max_scroll_y - 2 + height) / 100:.0%}) / 100 buffered"
+        where = (lines.max_scroll_y - 2 + height) / 100
+        assert _label(view, "#log-counts") == f"100 shown ({where:.0%}) / 100 buffered"
         top = _shown(view)[0]
         source.push(*(LogLine(WEB1, at(100 + n), f"more {n}") for n in range(25)))
         view = await _settle(pilot, source)
