@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 
 from textual import events, on
+from textual.actions import SkipAction
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -416,6 +417,8 @@ class LogView(Vertical):
             lines.mark_key = None
             lines.cursor_key = None
             lines.reset_view(lines.anchor())
+        else:
+            raise SkipAction()  # nothing of ours to close: Esc goes on to the screen or App (e.g. back)
 
     # -- bars --------------------------------------------------------------------------------------------------
 

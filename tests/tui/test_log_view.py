@@ -451,3 +451,38 @@ async def test_a_mouse_selection_copies_the_characters_on_screen() -> None:
         selected, ending = lines.get_selection(Selection(Offset(column, base), Offset(column + 6, base + 1)))
         assert selected == "first line\n12:00:02.000 web-1/web second"
         assert ending == "\n"
+
+
+async def test_long_lines_scroll_sideways_without_wrapping() -> None:
+    source = SyntheticSource()
+    source.push(LogLine(DB, at(1), "start " + "x" * 200 + " end"))
+    async with _app(source).run_test(size=(80, 20)) as pilot:
+        view = await _settle(pilot, source)
+        assert _shown(view)[0].startswith("12:00:01.000 db start xxx")
+        await pilot.press("right", "right", "right")
+        assert view.lines.scroll_x > 0
+        assert not _shown(view)[0].startswith("12:00:01.000")
+        view.lines.scroll_to(x=view.lines.max_scroll_x, animate=False)
+        await pilot.pause()
+        assert _shown(view)[0].endswith("xxx end")
+
+
+async def test_escape_with_nothing_to_close_reaches_the_app() -> None:
+    from textual.binding import Binding
+
+    class BackApp(LogApp):
+        BINDINGS = [Binding("escape", "went_back", "Back", id="test.back")]
+        went_back = 0
+
+        def action_went_back(self) -> None:
+            self.went_back += 1
+
+    source = SyntheticSource()
+    source.push(*demo_entries())
+    async with BackApp(source, clock=fixed_clock).run_test(size=SIZE) as pilot:
+        view = await _settle(pilot, source)
+        await pilot.press("slash", "escape")
+        assert pilot.app.went_back == 0  # closed the filter
+        await pilot.press("escape")
+        assert pilot.app.went_back == 1
+        assert view.lines.has_focus
