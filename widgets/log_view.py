@@ -457,8 +457,8 @@ class LogView(Vertical):
             self._set_label("#log-follow", "● FOLLOW", layout=False, **{"-paused": False})
         else:
             pending = lines.new_while_paused
-            news = f" +{pending:,} new" if pending else ""
-            self._set_label("#log-follow", f"❚❚ PAUSED{news} · G follows", layout=False, **{"-paused": True})
+            text = f"❚❚ PAUSED +{pending:,} new lines (G)" if pending else "❚❚ PAUSED (G follows)"
+            self._set_label("#log-follow", text, layout=False, **{"-paused": True})
         self._set_label("#log-search-count", f"search: {model.search.counter()}" if model.search.active else "")
         marked = lines.marked_range()
         marked_text = f" · {marked[1] - marked[0] + 1:,} marked (y copies)" if marked else ""

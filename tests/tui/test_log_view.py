@@ -143,7 +143,7 @@ async def test_follow_pauses_on_scroll_up_counts_new_lines_and_G_resumes() -> No
         assert _shown(view)[-1].endswith("line 99")
         await pilot.press("up", "up")
         assert not lines.following
-        assert _label(view, "#log-follow") == "❚❚ PAUSED · G follows"
+        assert _label(view, "#log-follow") == "❚❚ PAUSED (G follows)"
         height = lines.scrollable_content_region.height
         where = (lines.max_scroll_y - 2 + height) / 100
         assert _label(view, "#log-counts") == f"100 shown ({where:.0%}) / 100 buffered"
@@ -151,7 +151,7 @@ async def test_follow_pauses_on_scroll_up_counts_new_lines_and_G_resumes() -> No
         source.push(*(LogLine(WEB1, at(100 + n), f"more {n}") for n in range(25)))
         view = await _settle(pilot, source)
         assert _shown(view)[0] == top  # the screen did not move under the reader
-        assert _label(view, "#log-follow") == "❚❚ PAUSED +25 new · G follows"
+        assert _label(view, "#log-follow") == "❚❚ PAUSED +25 new lines (G)"
         await pilot.press("G")
         assert lines.following and lines.scroll_y == lines.max_scroll_y
         assert _shown(view)[-1].endswith("more 24")
