@@ -1,7 +1,7 @@
 """The scrolling part of the log view: a line-API widget that draws only the rows on screen.
 
-Each visible row is cut from one cached Strip per entry (timestamp, coloured source prefix, text with level
-colour and search highlights), so a flood of lines costs the buffer work, not the drawing. It follows the newest
+Each visible row is built once from its entry (timestamp, coloured source prefix, text with level colour and
+search highlights) and cached, so a flood of lines costs the buffer work, not the drawing. It follows the newest
 line until the user scrolls up (`following` turns False and new lines are counted), and resumes on `G`/End or
 when the user scrolls back to the bottom.
 """
@@ -33,7 +33,7 @@ _LEVEL_CLASSES = {
     Level.DEBUG: "log-lines--debug",
 }
 
-Anchor = tuple[int, int]
+Anchor = tuple[int, int]  # (entry key, row within the entry) of the top visible row
 
 
 def _cut_ascii(segments: list[Segment], start: int, end: int, indent: int, width: int, pad: Style) -> list[Segment]:
@@ -51,7 +51,7 @@ def _cut_ascii(segments: list[Segment], start: int, end: int, indent: int, width
     used = indent + max(0, min(position, end) - start)
     if used < width:
         out.append(Segment(" " * (width - used), pad))
-    return out  # (entry key, row within the entry) of the top visible row
+    return out
 
 
 class LogLines(ScrollView, can_focus=True, inherit_bindings=False):
@@ -97,6 +97,23 @@ class LogLines(ScrollView, can_focus=True, inherit_bindings=False):
         def can_replace(self, message: Message) -> bool:
             return isinstance(message, LogLines.Moved)
 
+    def __init__(self, model: LogModel, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self.model = model
+        self.following = True
+        self.new_while_paused = 0
+        self.cursor_key: int | None = None
+        self.mark_key: int | None = None
+        self._strips: LRUCache[tuple[int, int, int], Strip] = LRUCache(2048)
+        self._base = Style()
+        self._styles_for: Style | None = None
+        self._styles: dict[str, Style] = {}
+        self._width = 0
+        self._marked: tuple[int, int] | None = None
+        self._selection: Selection | None = None
+        self._framing = False
+        self._prefixes: dict[tuple[Source, int], str] = {}
+
     def watch_scroll_y(self, old_value: float, new_value: float) -> None:
         super().watch_scroll_y(old_value, new_value)
         if not self.following and round(old_value) != round(new_value):
@@ -108,23 +125,6 @@ class LogLines(ScrollView, can_focus=True, inherit_bindings=False):
         if not rows:
             return 1.0
         return min(1.0, (round(self.scroll_y) + self.scrollable_content_region.height) / rows)
-
-    def __init__(self, model: LogModel, *, id: str | None = None, classes: str | None = None) -> None:
-        super().__init__(id=id, classes=classes)
-        self.model = model
-        self.following = True
-        self.new_while_paused = 0
-        self.cursor_key: int | None = None
-        self.mark_key: int | None = None
-        self._strips: LRUCache[tuple[int, int], Strip] = LRUCache(2048)
-        self._base = Style()
-        self._styles_for: Style | None = None
-        self._styles: dict[str, Style] = {}
-        self._width = 0
-        self._marked: tuple[int, int] | None = None
-        self._selection: Selection | None = None
-        self._framing = False
-        self._prefixes: dict[tuple[Source, int], str] = {}
 
     # -- state changes ---------------------------------------------------------------------------------------
 
