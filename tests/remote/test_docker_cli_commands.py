@@ -69,7 +69,7 @@ async def test_ps_filters_order_latest_and_rename(remote_docker, run_id, test_im
         assert inspect(f"{names[0]}_replaced_0123456789abcdef")["Name"] == f"/{names[0]}_replaced_0123456789abcdef"
         info = await docker_cli.inspect_container(remote_docker, names[1])
         assert docker_cli.health_or_state(info) == "running"
-        assert docker_cli.image_version(info) == "1"
+        assert docker_cli.image_version(info) == test_image.rsplit(":", 1)[1]
         assert docker_cli.health_json(info) == "null"
     finally:
         remove(f"{names[0]}_replaced_0123456789abcdef", *names)
