@@ -69,9 +69,17 @@ def test_only_remote_imports_asyncssh_and_aiodocker() -> None:
 
 
 def test_widgets_do_not_reach_into_the_engine_or_remote() -> None:
+    """Widgets render the engine's public types (`app.engine.api`) and nothing else of it."""
     offenders = [
         str(path.relative_to(ROOT))
         for path in _python_files("widgets")
-        if any(name.startswith(("app.remote", "app.engine")) for name in _imports_of(path))
+        if any(name.startswith(("app.remote", "app.engine")) and name != "app.engine.api"
+               for name in _imports_of(path))
     ]
     assert offenders == []
+
+
+def test_the_public_api_types_load_nothing_heavy() -> None:
+    loaded = _modules_loaded_by("import app.engine.api")
+    for heavy in ("textual", "asyncssh", "aiodocker", "aiohttp", "keyring", "app.remote", "app.config"):
+        assert heavy not in loaded, f"app.engine.api pulled in {heavy}"
