@@ -244,6 +244,7 @@ class LockStatus:
     acquired_at: float | None = None  # Unix time
     age_s: float | None = None  # at the time of the snapshot
     host: str | None = None
+    details: str = ""  # the lock's details exactly as written (Kamal's three lines)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -62,6 +62,7 @@ class Fleet:
         self._state_listeners: list[Callable[[RemoteHost], None]] = []
         self._closed = False
         self._watch_hub: Any = None  # app.engine.watch.WatchHub, started by the first watch()
+        self.status_caches: dict[str, Any] = {}  # app.engine.status.HostCache per host
 
     # -- opening and closing --------------------------------------------------------------------
 
@@ -356,11 +357,19 @@ class Fleet:
     def watch(self) -> AsyncIterator[api.FleetChange]:
         """Changes as they happen: Docker's event stream on every host, connection drops and returns,
         and the deploy lock taken and released."""
+        return self._hub().subscribe()
+
+    async def watch_ready(self, hosts: Sequence[str] | None = None, timeout: float = 5.0) -> None:
+        """Wait until Docker's event streams of `hosts` (default: all) are open (at most `timeout` seconds):
+        after that, no container start escapes `watch()`."""
+        await self._hub().ready(list(hosts or self.hosts), timeout)
+
+    def _hub(self) -> Any:
         from app.engine.watch import WatchHub
 
         if self._watch_hub is None:
             self._watch_hub = WatchHub(self)
-        return self._watch_hub.subscribe()
+        return self._watch_hub
 
     def logs(self, sources: Sequence[api.LogSource] = (), *, since: str | None = None, tail: int | None = None,
              follow: bool = False, grep: str | None = None) -> AsyncIterator[api.LogEvent]:

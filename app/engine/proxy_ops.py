@@ -136,14 +136,6 @@ def remove_container_command() -> str:
     return f"docker container prune --force --filter {OCI_TITLE_FILTER}"
 
 
-def remove_image_command() -> str:
-    return f"docker image prune --all --force --filter {OCI_TITLE_FILTER}"
-
-
-def version_command() -> str:
-    return f"docker inspect {contract.PROXY_CONTAINER} --format '{{{{.Config.Image}}}}' | awk -F: '{{print $NF}}'"
-
-
 def deploy_options(config: Config, proxy: Proxy, role: str | None = None) -> dict[str, object]:
     """Kamal::Configuration::Proxy#deploy_options (nil values dropped)."""
     def tls_path(filename: str) -> str | None:
