@@ -175,7 +175,7 @@ class LogStream:
         since: str | None = None if from_start else self.since
         remote = self.fleet.pool[target.host]
         while True:
-            try:
+            async def pump(tail: int | None = tail, since: str | None = since) -> None:
                 async for raw in app_docker.stream_logs(remote, target.id, tail=tail, since=since, follow=True):
                     found = self.line(target, raw.stream, raw.text)
                     timestamp, text = split_timestamp(raw.text)
@@ -183,6 +183,9 @@ class LogStream:
                         continue
                     if found is not None:
                         self.queue.put_nowait(found)
+
+            try:
+                await remote.unless_lost(pump())
             except asyncio.CancelledError:
                 raise
             except Exception as error:

@@ -83,6 +83,7 @@ class WatchHub:
         self._tasks: list[asyncio.Task[None]] = []
         self._started = False
         self._last_event: dict[str, float] = {}
+        self._last_nano: dict[str, tuple[int, set[tuple[str, str]]]] = {}  # resume point: time, events seen then
         self._proxy_ids: dict[str, str] = {}
         self._services: set[str] = set()
         self._locks: dict[tuple[str, str | None], bool] = {}
@@ -165,17 +166,21 @@ class WatchHub:
                     self._last_event[name] = time.time()
                     await self._remember_proxy(remote)
                 streaming = self._streaming.setdefault(name, asyncio.Event())
-                async with open_response(docker, "GET", "events", params=params) as response:
-                    streaming.set()
-                    try:
-                        async for event in json_lines(response):
-                            self._on_event(name, event, config, accessories)
-                    finally:
-                        streaming.clear()
+                async def read(docker: Any = docker, params: dict[str, str] = params,
+                               streaming: asyncio.Event = streaming) -> None:
+                    async with open_response(docker, "GET", "events", params=params) as response:
+                        streaming.set()
+                        try:
+                            async for event in json_lines(response):
+                                self._on_event(name, event, config, accessories)
+                        finally:
+                            streaming.clear()
+
+                await remote.unless_lost(read())
             except asyncio.CancelledError:
                 raise
             except Exception:
-                pass
+                pass  # the connection dropped or the engine closed the stream: wait, then resume from `since`
             if remote.state == UP:
                 await asyncio.sleep(RETRY_DELAY)  # the stream ended with the connection still up: retry soon
             else:
@@ -191,9 +196,15 @@ class WatchHub:
 
     def _on_event(self, host: str, event: Mapping[str, Any], config: Config | None,
                   accessories: Mapping[str, str] | None) -> None:
-        nano = event.get("timeNano")
+        nano = int(event.get("timeNano") or 0)
         if nano:
-            self._last_event[host] = max(self._last_event.get(host, 0.0), nano / 1e9)
+            # `since` is inclusive: after a resume, skip what was already delivered.
+            key = (str((event.get("Actor") or {}).get("ID", "")), str(event.get("Action", "")))
+            last, seen = self._last_nano.get(host, (0, set()))
+            if nano < last or (nano == last and key in seen):
+                return
+            self._last_nano[host] = (nano, {*seen, key} if nano == last else {key})
+            self._last_event[host] = nano / 1e9
         change = change_from_event(event, host, service=self.fleet.service, destination=self.fleet.destination,
                                    accessories=accessories, services=sorted(self._services))
         if change is None:

@@ -16,6 +16,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import TypeVar
 
 import aiodocker
 import aiohttp
@@ -31,6 +32,7 @@ REMOTE_DOCKER_SOCKET = "/var/run/docker.sock"
 IDLE, CONNECTING, UP, FAILED, HOST_KEY_UNKNOWN = "idle", "connecting", "up", "failed", "host-key-unknown"
 
 HostKeyConfirmer = Callable[[HostKeyUnknown], Awaitable[bool]]
+T = TypeVar("T")
 
 
 @dataclass
@@ -150,6 +152,23 @@ class RemoteHost:
     async def wait_lost(self) -> None:
         """Return once the current connection has dropped."""
         await self._lost.wait()
+
+    async def unless_lost(self, work: Awaitable[T]) -> T:
+        """Await `work` (e.g. reading a stream through the forwarded docker socket); if the connection
+        drops first, cancel it and raise HostUnreachable (a stream through a lost tunnel may never end)."""
+        task = asyncio.ensure_future(work)
+        lost = asyncio.ensure_future(self._lost.wait())
+        try:
+            await asyncio.wait({task, lost}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            lost.cancel()
+            if not task.done():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+        if not task.done() or task.cancelled():
+            raise HostUnreachable(self.name, self.error or "connection lost")
+        return task.result()
 
     def _discard_channels(self) -> None:
         docker, self._docker = self._docker, None
@@ -373,7 +392,8 @@ class RemoteHost:
 async def _close_docker(docker: aiodocker.Docker) -> None:
     with contextlib.suppress(Exception):
         await docker.close()
-        await docker.session.close()
+    with contextlib.suppress(Exception):
+        await docker.session.close()  # ours (the socket forward's), not closed by aiodocker
 
 
 def _text(value: object) -> str:

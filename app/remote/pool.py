@@ -31,6 +31,7 @@ class HostPool:
         self.on_state: Callable[[RemoteHost], None] | None = None
         self.confirm_host_key: HostKeyConfirmer | None = None
         self._keepers: dict[str, asyncio.Task[None]] = {}
+        self._retired = RemoteStats()  # what closed hosts had counted
 
     def __getitem__(self, host: str) -> RemoteHost:
         if host not in self._hosts:
@@ -95,6 +96,7 @@ class HostPool:
     @property
     def stats(self) -> RemoteStats:
         total = RemoteStats()
+        total.add(self._retired)
         for host in self._hosts.values():
             total.add(host.stats)
         return total
@@ -111,6 +113,8 @@ class HostPool:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await keeper
         await asyncio.gather(*(host.close() for host in self._hosts.values()), return_exceptions=True)
+        for host in self._hosts.values():
+            self._retired.add(host.stats)
         self._hosts.clear()
 
 
