@@ -35,6 +35,10 @@ EVERYWHERE = api.Selection()  # every host and role
 DEPLOY = api.DeployOptions()  # build, push, deploy HEAD
 
 
+def _commit(version: str | None) -> str | None:
+    return version.split("_uncommitted_", 1)[0] if version else version
+
+
 class Fleet:
     """Implements `app.engine.api.FleetAPI`. Open with `Fleet.open(...)`, `Fleet.open_servers(...)` or
     (no connection yet, synchronously) `Fleet.from_project(...)`; always `close()` (or `async with`)."""
@@ -201,13 +205,15 @@ class Fleet:
 
     def _context(self, command: str, subcommand: str | None, options: RunOptions) -> RunContext:
         config = self._require_project()
-        if options.version is None and not self._version_pinned and self._last_context is not None:
-            # A long-lived fleet ships what HEAD is now (the first run uses the version read at open).
+        if options.version is not None:
+            if options.version != config.version:
+                config = dataclasses.replace(config, version=options.version)
+        elif not self._version_pinned:
+            # A long-lived fleet ships what HEAD is now. The same commit keeps the version read at open
+            # (with `builder.context` and a dirty tree Kamal's version has a random suffix per call).
             version = self.deploy_version()
-            if version is not None and version != config.version:
+            if version is not None and _commit(version) != _commit(config.version):
                 config = dataclasses.replace(config, version=version)
-        elif options.version is not None and options.version != config.version:
-            config = dataclasses.replace(config, version=options.version)
         targets = Targets(config, hosts=options.hosts, roles=options.roles, primary=options.primary)
         context = RunContext(config=config, secrets=self.secrets, pool=self.pool,
                              events=EventLog(self.event_capacity), confirmer=self.confirmer, options=options,
