@@ -169,7 +169,7 @@ async def test_logs_follow_a_replacement_container_and_mark_a_dropped_stream(fle
     try:
         start_app(service, "v1", test_image)
         await asyncio.sleep(0.5)
-        stream = fleet.logs([api.LogSource.app("web")], follow=True, tail=2, grep=f"^v[12] line")
+        stream = fleet.logs([api.LogSource.app("web")], follow=True, tail=2, grep="^v[12] line")
 
         async def read_until(predicate, timeout: float = 15.0) -> None:
             async with asyncio.timeout(timeout):
