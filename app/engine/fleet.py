@@ -130,6 +130,10 @@ class Fleet:
             await self._watch_hub.close()
         await self.pool.close()
 
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
     async def __aenter__(self) -> Fleet:
         return self
 
@@ -353,12 +357,14 @@ class Fleet:
 
     # -- status, watch, logs --------------------------------------------------------------------
 
-    async def status(self) -> api.FleetStatus:
+    async def status(self, *, wait: bool = True) -> api.FleetStatus:
         """One snapshot of every host, app container, accessory, proxy and lock (hosts concurrently,
-        over the open connections)."""
+        over the open connections). A host whose first connection is still being opened is waited for;
+        with `wait=False` it is reported as connecting (a dashboard's first frame). A host that failed
+        is reported at once with its error (the fleet keeps retrying it in the background)."""
         from app.engine.status import gather_status
 
-        return await gather_status(self)
+        return await gather_status(self, wait=wait)
 
     def watch(self) -> AsyncIterator[api.FleetChange]:
         """Changes as they happen: Docker's event stream on every host, connection drops and returns,

@@ -218,6 +218,8 @@ class LogStream:
 
     async def _until_up(self, remote) -> None:
         while remote.state != UP:
+            if self.fleet.closed:
+                raise asyncio.CancelledError  # nothing will reconnect: this reader is done
             await asyncio.sleep(RESUME_POLL)
         with contextlib.suppress(Exception):
             await remote.docker()

@@ -25,7 +25,7 @@ from app.engine import api
 from app.engine.lock import decode_details
 from app.engine.proxy_ops import older_version
 from app.remote import app_docker, docker_cli, docker_ops
-from app.remote.host import RemoteHost
+from app.remote.host import FAILED, UP, RemoteHost
 
 if TYPE_CHECKING:
     from app.engine.fleet import Fleet
@@ -146,11 +146,14 @@ def lock_owner(directory_name: str) -> tuple[str, str | None]:
     return directory_name[len(LOCK_PREFIX):], None
 
 
-async def project_lock(fleet: Fleet, now: float) -> api.LockStatus | None:
+async def project_lock(fleet: Fleet, now: float, wait: bool = True) -> api.LockStatus | None:
+    """The project's lock on its primary host (None when that host cannot be asked now)."""
     config = fleet.config
     if config is None or not config.primary_host:
         return None
     host = fleet.pool[config.primary_host]
+    if fleet.pool.kept(host.name) and host.state != UP and (not wait or host.state == FAILED):
+        return None
     try:
         content = await host.read_file(contract.lock_details_path(config.service, config.destination))
     except Exception:
@@ -256,10 +259,15 @@ def bind_kind(source: str, files: tuple[str, ...]) -> str:
 
 # -- one host --------------------------------------------------------------------------------------
 
-async def host_snapshot(fleet: Fleet, name: str, cache: HostCache, now: float) -> HostSnapshot:
+async def host_snapshot(fleet: Fleet, name: str, cache: HostCache, now: float, wait: bool = True) -> HostSnapshot:
     remote = fleet.pool[name]
     config = fleet.config
     roles = tuple(role.name for role in config.host_roles(name)) if config is not None else ()
+    if fleet.pool.kept(name) and remote.state != UP and (not wait or remote.state == FAILED):
+        # Connected in the background (retrying with backoff after a failure): report where that stands
+        # instead of waiting for it. A first attempt still under way is waited for, unless `wait` is off.
+        return HostSnapshot(api.HostStatus(name=name, state=fleet.connection_state(name), error=remote.error,
+                                           roles=roles, fingerprint=remote.fingerprint))
     try:
         await remote.docker()
         rtt, containers = await asyncio.gather(remote.round_trip(),
@@ -373,13 +381,13 @@ async def _empty() -> dict[str, int | None]:
 
 # -- the whole fleet -------------------------------------------------------------------------------
 
-async def gather_status(fleet: Fleet) -> api.FleetStatus:
+async def gather_status(fleet: Fleet, *, wait: bool = True) -> api.FleetStatus:
     now = time.time()
     caches: dict[str, HostCache] = fleet.status_caches
     snapshots, lock, version = await asyncio.gather(
-        asyncio.gather(*(host_snapshot(fleet, name, caches.setdefault(name, HostCache()), now)
+        asyncio.gather(*(host_snapshot(fleet, name, caches.setdefault(name, HostCache()), now, wait)
                          for name in fleet.hosts)),
-        project_lock(fleet, now),
+        project_lock(fleet, now, wait),
         asyncio.to_thread(fleet.deploy_version) if fleet.config is not None else _none())
     apps = tuple(app for snapshot in snapshots for app in sorted(snapshot.apps, key=lambda a: (a.role, a.name)))
     locks = [lock] if lock is not None else [found for snapshot in snapshots for found in snapshot.locks]

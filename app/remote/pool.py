@@ -58,6 +58,11 @@ class HostPool:
             if host not in self._keepers or self._keepers[host].done():
                 self._keepers[host] = asyncio.ensure_future(self._keep(self[host]))
 
+    def kept(self, host: str) -> bool:
+        """True when `keep_connected` looks after this host (its connection is opened in the background)."""
+        keeper = self._keepers.get(host)
+        return keeper is not None and not keeper.done()
+
     async def _keep(self, host: RemoteHost) -> None:
         delay = BACKOFF_START
         while True:
