@@ -145,3 +145,20 @@ def test_version_command_prints_the_package_version(capsys) -> None:
 
     assert cli.main(["version"]) == 0
     assert capsys.readouterr().out.strip() == __version__
+
+
+def test_a_cli_command_runs_through_the_fleet_and_reports_an_unreachable_host(tmp_path, monkeypatch, capsys) -> None:
+    """`shipdeck lock status` end to end (argparse → Fleet → Run handle → exit code) against a closed port."""
+    import yaml
+
+    from app.cli import main
+
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "deploy.yml").write_text(yaml.safe_dump({
+        "service": "app", "image": "dhh/app", "servers": {"web": ["127.0.0.1"]},
+        "registry": {"username": "dhh", "password": "secret"}, "builder": {"arch": "amd64"},
+        "ssh": {"port": 1, "config": False}}))
+    monkeypatch.chdir(tmp_path)
+    assert main(["lock", "status", "--version", "v1"]) == 1
+    err = capsys.readouterr().err
+    assert "shipdeck: 127.0.0.1: cannot connect to port 1" in err
