@@ -185,6 +185,7 @@ async def host_locks(host: RemoteHost, now: float) -> list[api.LockStatus]:
 
 def parse_proxy_list(output: str) -> tuple[api.ProxyRoute, ...]:
     """`kamal-proxy list`'s table (Service, Host, Path, Target, State, TLS), cut at the header's columns."""
+    output = re.sub(r"\x1b\[[0-9;]*m", "", output)  # a bold header when it thinks it talks to a terminal
     lines = [line for line in output.splitlines() if line.strip()]
     if not lines or not lines[0].lstrip().startswith("Service"):
         return ()

@@ -91,6 +91,7 @@ def test_kamal_proxy_list_is_parsed_by_its_header_columns() -> None:
                                        state="running", tls=False)
     assert routes[1].hosts == ("a.test", "b.test") and routes[1].tls and routes[1].state == "paused"
     assert parse_proxy_list("") == ()
+    assert parse_proxy_list("\x1b[1m" + output.replace("\n", "\x1b[0m\n", 1))[0].service == "demo-web"
 
 
 def test_kamals_lock_details_parse_into_holder_time_version_message() -> None:
