@@ -371,6 +371,10 @@ class Fleet:
         and the deploy lock taken and released."""
         return self._hub().subscribe()
 
+    def keep_watching(self) -> None:
+        """Follow every host's Docker events from now on (status() does, to keep its caches honest)."""
+        self._hub().start()
+
     async def watch_ready(self, hosts: Sequence[str] | None = None, timeout: float = 5.0) -> None:
         """Wait until Docker's event streams of `hosts` (default: all) are open (at most `timeout` seconds):
         after that, no container start escapes `watch()`."""

@@ -36,10 +36,53 @@ LOCK_PREFIX = "lock-"
 
 @dataclass
 class HostCache:
-    """What status() keeps per host between snapshots (the parts that rarely change)."""
+    """What status() keeps per host between snapshots. Inspected containers and proxy routes are kept
+    only while the fleet's watcher reads the host's Docker events, which drop them as soon as they may
+    have changed (any event of that container; for the routes, an exec in kamal-proxy other than
+    `kamal-proxy list`, or the proxy container starting or stopping)."""
 
     docker_root: str | None = None
     sizes: dict[str, tuple[float, int | None]] = field(default_factory=dict)  # path -> (measured at, bytes)
+    inspected: dict[str, dict[str, Any]] = field(default_factory=dict)  # container id (12 hex) -> inspect
+    changes: dict[str, int] = field(default_factory=dict)  # container id -> events seen (an answer older is stale)
+    routes: tuple[api.ProxyRoute, ...] | None = None
+    routes_changes: int = 0
+    route_execs: set[str] = field(default_factory=set)  # kamal-proxy commands under way that change routes
+    trusted: bool = False  # set by the watcher while its event stream for the host is open
+
+    def container_changed(self, container_id: str) -> None:
+        container_id = container_id[:12]
+        self.changes[container_id] = self.changes.get(container_id, 0) + 1
+        self.inspected.pop(container_id, None)
+
+    def routes_changed(self) -> None:
+        self.routes_changes += 1
+        self.routes = None
+
+    def trust(self, trusted: bool) -> None:
+        """The watcher's stream opened (True) or closed (False: nothing cached can be relied on)."""
+        self.trusted = trusted
+        if not trusted:
+            self.inspected.clear()
+            self.route_execs.clear()
+            self.routes_changed()
+
+    def proxy_event(self, action: str, attributes: Mapping[str, str]) -> None:
+        """An event of the kamal-proxy container: does it change the routes?"""
+        verb, _, command = action.partition(":")
+        exec_id = attributes.get("execID", "")
+        if verb == "exec_start" and not command.strip().startswith("kamal-proxy list"):
+            self.route_execs.add(exec_id)
+            self.routes_changed()
+        elif verb == "exec_die" and exec_id in self.route_execs:
+            self.route_execs.discard(exec_id)
+            self.routes_changed()
+        elif verb in ("start", "die", "destroy", "restart"):
+            self.routes_changed()
+
+    @property
+    def routes_known(self) -> bool:
+        return self.trusted and self.routes is not None and not self.route_execs
 
 
 @dataclass
@@ -203,27 +246,36 @@ def parse_proxy_list(output: str) -> tuple[api.ProxyRoute, ...]:
     return tuple(routes)
 
 
-async def proxy_status(host: RemoteHost, details: Mapping[str, Any] | None) -> api.ProxyStatus:
+async def proxy_status(host: RemoteHost, summary: Mapping[str, Any] | None, cache: HostCache) -> api.ProxyStatus:
+    """kamal-proxy's container (from the listing: image and tag) and its routes (`kamal-proxy list`)."""
     minimum = contract.MINIMUM_PROXY_VERSION
-    if details is None:
+    if summary is None:
         return api.ProxyStatus(host=host.name, state=api.ContainerState.MISSING, minimum_version=minimum)
-    state = api.ContainerState.parse((details.get("State") or {}).get("Status"))
-    version = docker_cli.image_version(details) or None
+    state = api.ContainerState.parse(summary.get("State"))
+    image = str(summary.get("Image") or "")
+    version = docker_cli.image_version({"Config": {"Image": image}}) or None
     routes: tuple[api.ProxyRoute, ...] = ()
     if state is api.ContainerState.RUNNING:
-        with contextlib.suppress(Exception):
-            listed = await app_docker.exec_in_container(host, contract.PROXY_CONTAINER, ["kamal-proxy", "list"])
-            if listed.exit_code == 0:
-                routes = parse_proxy_list(listed.stdout)
-    return api.ProxyStatus(host=host.name, state=state, image=(details.get("Config") or {}).get("Image"),
-                           version=version, minimum_version=minimum,
-                           outdated=bool(version) and older_version(version, minimum), routes=routes)
+        if cache.routes_known:
+            routes = cache.routes or ()
+        else:
+            before = cache.routes_changes
+            with contextlib.suppress(Exception):
+                listed = await app_docker.exec_in_container(host, contract.PROXY_CONTAINER, ["kamal-proxy", "list"])
+                if listed.exit_code == 0:
+                    routes = parse_proxy_list(listed.stdout)
+                    if cache.routes_changes == before:
+                        cache.routes = routes
+    return api.ProxyStatus(host=host.name, state=state, image=image or None, version=version,
+                           minimum_version=minimum, outdated=bool(version) and older_version(version, minimum),
+                           routes=routes)
 
 
 # -- accessories -----------------------------------------------------------------------------------
 
 def storage_of(details: Mapping[str, Any]) -> list[tuple[str, str, str, str]]:
-    """(kind, source, target, path to measure) of the bind mounts and named volumes of a container."""
+    """(kind, source, target, path to measure) of the bind mounts and named volumes of a container
+    (from its inspect or its listing: both carry `Mounts`)."""
     found = []
     for mount in details.get("Mounts") or []:
         if mount.get("Type") == "volume":
@@ -284,12 +336,13 @@ async def host_snapshot(fleet: Fleet, name: str, cache: HostCache, now: float, w
     services = sorted({labels.get("service", "") for labels in (summary.get("Labels") or {} for summary in containers)
                        if labels.get("role")})
     wanted: list[tuple[str, dict[str, Any], Any]] = []  # (kind, summary, identity)
+    proxy_summary = None
     for summary in containers:
         labels = summary.get("Labels") or {}
         container = app_docker.container_name(summary)
         identity = app_identity(container, labels, fleet.service, fleet.destination)
         if container == contract.PROXY_CONTAINER:
-            wanted.append(("proxy", summary, None))
+            proxy_summary = summary
         elif identity is not None:
             wanted.append(("app", summary, identity))
         else:
@@ -297,11 +350,18 @@ async def host_snapshot(fleet: Fleet, name: str, cache: HostCache, now: float, w
             if short is not None:
                 wanted.append(("accessory", summary, short))
 
-    async def inspect(summary: dict[str, Any]) -> dict[str, Any] | None:
+    async def inspect(summary: dict[str, Any]) -> dict[str, Any]:
+        container_id = str(summary["Id"])[:12]
+        if cache.trusted and container_id in cache.inspected:
+            return cache.inspected[container_id]
+        before = cache.changes.get(container_id, 0)
         try:
-            return await app_docker.inspect_container(remote, str(summary["Id"]))
+            details = await app_docker.inspect_container(remote, container_id)
         except Exception:
-            return None
+            return {}
+        if cache.trusted and cache.changes.get(container_id, 0) == before:
+            cache.inspected[container_id] = details
+        return details
 
     async def disk_free() -> int | None:
         try:
@@ -314,56 +374,45 @@ async def host_snapshot(fleet: Fleet, name: str, cache: HostCache, now: float, w
         except Exception:
             return None
 
-    inspected_list, free = await asyncio.gather(asyncio.gather(*(inspect(summary) for _, summary, _ in wanted)),
-                                                disk_free())
+    with_proxy = proxy_summary is not None or (config is not None and name in config.proxy_hosts)
+    paths = [path for kind, summary, _ in wanted if kind == "accessory" for *_, path in storage_of(summary)]
+    inspected_list, free, proxy, sizes, locks = await asyncio.gather(
+        asyncio.gather(*(inspect(summary) for _, summary, _ in wanted)), disk_free(),
+        proxy_status(remote, proxy_summary, cache) if with_proxy else _none(),
+        measure(remote, cache, paths) if paths else _empty(),
+        host_locks(remote, now) if config is None else _empty_list())
     snapshot = HostSnapshot(api.HostStatus(
         name=name, state=api.ConnectionState.UP, rtt_ms=round(rtt, 2),
-        docker_version=(remote.docker_info or {}).get("Version"), disk_free_bytes=free, roles=roles))
-    proxy_details = None
-    accessory_work = []
+        docker_version=(remote.docker_info or {}).get("Version"), disk_free_bytes=free, roles=roles),
+        proxy=proxy, locks=locks)
+    files = tuple(file.host_path for accessory in config.accessories for file in accessory.files) \
+        if config is not None else ()
+    present = set()
     for (kind, summary, identity), details in zip(wanted, inspected_list, strict=True):
-        details = details or {}
         container = app_docker.container_name(summary)
         state = api.ContainerState.parse(summary.get("State"))
-        if kind == "proxy":
-            proxy_details = details or {"State": {"Status": summary.get("State")}, "Config": {
-                "Image": summary.get("Image")}}
-        elif kind == "app":
+        if kind == "app":
             snapshot.apps.append(api.AppContainer(
                 host=name, service=identity.service, destination=identity.destination, role=identity.role,
                 name=container, version=identity.version, state=state, health=health_of(details),
                 started_at=started_at(details), image=str(summary.get("Image", "")), id=str(summary["Id"])[:12]))
-        else:
-            accessory_work.append((identity, summary, details, state))
+            continue
+        present.add(container)
+        storage = tuple(api.StorageUse(kind=kind if kind == "volume" else bind_kind(source, files),  # type: ignore[arg-type]
+                                       source=source, target=target, size_bytes=sizes.get(path))
+                        for kind, source, target, path in storage_of(summary))
+        snapshot.accessories.append(api.AccessoryStatus(
+            host=name, name=identity, container=container, state=state, health=health_of(details),
+            image=str(summary.get("Image", "")), ports=tuple(filter(None, docker_ops.ports_text(
+                summary.get("Ports") or []).split(", "))), storage=storage, started_at=started_at(details),
+            service=config.service if config is not None else _owner(container, identity)))
     if configured is not None:  # configured accessories with no container on this host
-        present = {app_docker.container_name(summary) for _, summary, _, _ in accessory_work}
         for accessory in config.accessories:
             if name in accessory.hosts and accessory.service_name not in present:
                 snapshot.accessories.append(api.AccessoryStatus(
                     host=name, name=accessory.name, container=accessory.service_name,
                     state=api.ContainerState.MISSING, health=api.ContainerHealth.NONE, image=accessory.image,
                     service=config.service))
-    paths = [path for _, _, details, _ in accessory_work for *_, path in storage_of(details)]
-    proxy, sizes = await asyncio.gather(
-        proxy_status(remote, proxy_details) if proxy_details is not None or (config is not None and name in
-                                                                             config.proxy_hosts) else _none(),
-        measure(remote, cache, paths) if paths else _empty())
-    snapshot.proxy = proxy
-    files = tuple(file.host_path for accessory in config.accessories for file in accessory.files) \
-        if config is not None else ()
-    for short, summary, details, state in accessory_work:
-        container = app_docker.container_name(summary)
-        storage = tuple(api.StorageUse(kind=kind if kind == "volume" else bind_kind(source, files),  # type: ignore[arg-type]
-                                       source=source, target=target, size_bytes=sizes.get(path))
-                        for kind, source, target, path in storage_of(details))
-        owner = config.service if config is not None else _owner(container, short)
-        snapshot.accessories.append(api.AccessoryStatus(
-            host=name, name=short, container=container, state=state, health=health_of(details),
-            image=str(summary.get("Image", "")), ports=tuple(filter(None, docker_ops.ports_text(
-                summary.get("Ports") or []).split(", "))), storage=storage, started_at=started_at(details),
-            service=owner))
-    if config is None:
-        snapshot.locks = await host_locks(remote, now)
     return snapshot
 
 
@@ -380,10 +429,15 @@ async def _empty() -> dict[str, int | None]:
     return {}
 
 
+async def _empty_list() -> list[api.LockStatus]:
+    return []
+
+
 # -- the whole fleet -------------------------------------------------------------------------------
 
 async def gather_status(fleet: Fleet, *, wait: bool = True) -> api.FleetStatus:
     now = time.time()
+    fleet.keep_watching()  # Docker's events keep the caches below honest
     caches: dict[str, HostCache] = fleet.status_caches
     snapshots, lock, version = await asyncio.gather(
         asyncio.gather(*(host_snapshot(fleet, name, caches.setdefault(name, HostCache()), now, wait)

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from app import contract
 from app.engine import api
 from app.engine.lock import decode_details
-from app.engine.status import accessory_name, app_identity, parse_lock
+from app.engine.status import HostCache, accessory_name, app_identity, parse_lock
 from app.remote.engine_api import json_lines, open_response
 from app.remote.host import UP, RemoteHost
 
@@ -93,7 +93,7 @@ class WatchHub:
     async def ready(self, hosts: list[str], timeout: float = 5.0) -> None:
         """Wait (at most `timeout` seconds) until the event streams of `hosts` are open, so nothing that
         starts afterwards can be missed."""
-        self._start()
+        self.start()
         events = [self._streaming.setdefault(host, asyncio.Event()) for host in hosts]
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(timeout):
@@ -105,7 +105,7 @@ class WatchHub:
     async def subscribe(self) -> AsyncIterator[api.FleetChange]:
         queue: asyncio.Queue[api.FleetChange] = asyncio.Queue()
         self._queues.append(queue)
-        self._start()
+        self.start()
         try:
             while True:
                 yield await queue.get()
@@ -118,7 +118,7 @@ class WatchHub:
 
     # -- watchers -------------------------------------------------------------------------------
 
-    def _start(self) -> None:
+    def start(self) -> None:
         if self._started:
             return
         self._started = True
@@ -166,15 +166,19 @@ class WatchHub:
                     self._last_event[name] = time.time()
                     await self._remember_proxy(remote)
                 streaming = self._streaming.setdefault(name, asyncio.Event())
+                cache = self._cache(name)
+
                 async def read(docker: Any = docker, params: dict[str, str] = params,
-                               streaming: asyncio.Event = streaming) -> None:
+                               streaming: asyncio.Event = streaming, cache: HostCache = cache) -> None:
                     async with open_response(docker, "GET", "events", params=params) as response:
                         streaming.set()
+                        cache.trust(True)
                         try:
                             async for event in json_lines(response):
                                 self._on_event(name, event, config, accessories)
                         finally:
                             streaming.clear()
+                            cache.trust(False)
 
                 await remote.unless_lost(read())
             except asyncio.CancelledError:
@@ -194,8 +198,19 @@ class WatchHub:
             if found:
                 self._proxy_ids[remote.name] = str(found[0]["Id"])[:12]
 
+    def _cache(self, host: str) -> HostCache:
+        return self.fleet.status_caches.setdefault(host, HostCache())
+
     def _on_event(self, host: str, event: Mapping[str, Any], config: Config | None,
                   accessories: Mapping[str, str] | None) -> None:
+        actor = event.get("Actor") or {}
+        attributes = actor.get("Attributes") or {}
+        action = str(event.get("Action") or "")
+        cache = self._cache(host)
+        if attributes.get("name") == contract.PROXY_CONTAINER:
+            cache.proxy_event(action, attributes)
+        if not action.startswith("exec_"):
+            cache.container_changed(str(actor.get("ID", "")))
         nano = int(event.get("timeNano") or 0)
         if nano:
             # `since` is inclusive: after a resume, skip what was already delivered.

@@ -129,6 +129,18 @@ async def test_status_finds_kamal_apps_by_their_labels(fleet: Fleet, run_id: str
         storage = db.storage[0]
         assert (storage.kind, storage.source, storage.target) == ("directory", str(data), "/data")
         assert storage.size_bytes is not None and storage.size_bytes >= 50_000
+
+        # Warm snapshots reuse what Docker's events say has not changed, and see what has.
+        await fleet.watch_ready()
+        await fleet.status()
+        began = time.perf_counter()
+        await fleet.status()
+        warm = time.perf_counter() - began
+        docker("stop", f"{service}-web-v1")
+        await asyncio.sleep(0.5)  # the event's way back over the connection
+        stopped = next(app for app in (await fleet.status()).apps if app.name == f"{service}-web-v1")
+        assert stopped.state is api.ContainerState.EXITED
+        assert warm < 1.0
     finally:
         remove(f"{service}-web-v1", f"{service}-db")
 

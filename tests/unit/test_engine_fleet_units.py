@@ -165,3 +165,27 @@ def test_a_resumed_stream_skips_what_was_already_seen() -> None:
     assert cursor.fresh(10.0, "a") and cursor.fresh(10.0, "b") and cursor.fresh(11.0, "c")
     assert not cursor.fresh(10.0, "a") and not cursor.fresh(11.0, "c")  # replayed after `since`
     assert cursor.fresh(11.0, "d") and cursor.fresh(12.0, "e")
+
+
+def test_status_caches_drop_what_dockers_events_say_changed() -> None:
+    from app.engine.status import HostCache
+
+    cache = HostCache()
+    cache.trust(True)
+    cache.routes = ()
+    cache.inspected["0123456789ab"] = {"State": {}}
+    assert cache.routes_known
+    cache.proxy_event("exec_start: kamal-proxy list", {"execID": "a"})  # our own read: no change
+    cache.proxy_event("exec_die", {"execID": "a"})
+    assert cache.routes_known
+    cache.proxy_event("exec_start: kamal-proxy deploy demo-web --target=x:80", {"execID": "b"})
+    assert not cache.routes_known
+    cache.routes = ()  # read while the deploy runs: still not trusted until it ends
+    assert not cache.routes_known
+    cache.proxy_event("exec_die", {"execID": "b"})
+    assert cache.routes is None
+    cache.container_changed("0123456789abcdef")
+    assert "0123456789ab" not in cache.inspected and cache.changes["0123456789ab"] == 1
+    cache.routes = ()
+    cache.trust(False)
+    assert not cache.routes_known
