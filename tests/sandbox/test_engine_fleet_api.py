@@ -90,11 +90,11 @@ class Collector:
 
 
 async def requests_through_proxies(project: Project, stop: asyncio.Event) -> None:
-    """Traffic so the app logs lines (Rails-style request lines) throughout."""
+    """Traffic so the app logs lines (Rails-style request lines for /version) throughout."""
     while not stop.is_set():
         for address in project.web_hosts():
             with contextlib.suppress(OSError):
-                await asyncio.to_thread(get, address, project.proxy_host, "/up", 3)
+                await asyncio.to_thread(get, address, project.proxy_host, "/version", 3)
         await asyncio.sleep(0.2)
 
 
