@@ -86,9 +86,12 @@ class PlainRenderer:
         self._write(f"  {self._where(event.host)}{prefix}{event.message}")
 
     def _on_Diagnosis(self, event: Diagnosis) -> None:
-        self._write(f"  diagnosis {self._where(event.host)}{event.summary}")
-        for line in event.explanation.splitlines():
+        target = f"{event.target}: " if event.target else ""
+        self._write(f"  diagnosis {self._where(event.host)}{target}{event.title}")
+        for line in event.detail.splitlines():
             self._write(f"    {line}")
+        for label, command in event.fixes:
+            self._write(f"    fix: {label}: {command}")
 
     def _on_RunFinished(self, event: RunFinished) -> None:
         if event.ok:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from app.engine.confirm import ConfirmationRefused, ConfirmationRequest, Effect, FlagConfirmer, describe
-from app.engine.events import EventLog, Output, StepFinished, StepStatus
+from app.engine.events import Diagnosis, EventLog, Notice, Output, Rows, StepFinished, StepStatus
 from app.secrets import masking
 
 
@@ -61,18 +61,45 @@ def test_description_lists_every_host_effect() -> None:
     assert "10.0.0.3: rm -rf app-db" in text
 
 
-def test_a_failing_subscriber_is_dropped_and_never_stops_the_run() -> None:
+def test_a_failing_subscriber_is_removed_and_reported_once() -> None:
     log = EventLog()
-    seen: list[str] = []
+    seen: list[object] = []
+    calls = 0
 
     def broken(event) -> None:
+        nonlocal calls
+        calls += 1
         raise BrokenPipeError("reader went away")
 
     log.subscribe(broken)
-    log.subscribe(lambda event: seen.append(type(event).__name__))
+    log.subscribe(seen.append)
     log.emit(Output(step="s", line="a"))
     log.emit(Output(step="s", line="b"))
-    assert seen == ["Output", "Output"]
+    assert calls == 1
+    assert [type(event).__name__ for event in seen] == ["Output", "Notice", "Output"]
+    report = seen[1]
+    assert isinstance(report, Notice) and report.level == "warning"
+    assert "broken" in report.message and "BrokenPipeError: reader went away" in report.message
+    assert [sink for sink, _ in log.failed_subscribers] == [broken]
+
+
+def test_the_event_log_is_a_ring_of_its_capacity() -> None:
+    log = EventLog(capacity=3)
+    for index in range(5):
+        log.emit(Output(step="s", line=str(index)))
+    assert [event.line for event in log.events] == ["2", "3", "4"]
+    assert log.dropped == 2
+    with pytest.raises(ValueError):
+        EventLog(capacity=0)
+
+
+def test_rows_and_diagnosis_mask_their_text() -> None:
+    masking.register("hunter2-secret")
+    rows = Rows(kind="lock", title="Deploy lock", columns=("message",), rows=(("by hunter2-secret",),))
+    assert rows.dicts() == [{"message": f"by {masking.MASK}"}]
+    diagnosis = Diagnosis(code="app.boot_failed", title="web failed", detail="hunter2-secret leaked",
+                          fixes=(("Show logs", "shipdeck app logs"),))
+    assert "hunter2-secret" not in diagnosis.detail
 
 
 def test_plain_renderer_survives_a_closed_pipe() -> None:
