@@ -14,6 +14,8 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
     )
     commands = secrets.add_subparsers(dest="secrets_command", metavar="SUBCOMMAND", required=True)
     _add_print(commands, common)
+    _add_fetch(commands, common)
+    _add_extract(commands, common)
     _add_write(commands, common)
     _add_keyring(commands)
 
@@ -30,6 +32,35 @@ def _add_print(commands: argparse._SubParsersAction, common: argparse.ArgumentPa
     parser.set_defaults(handler=f"{_HANDLERS}:print_secrets")
 
 
+def _add_fetch(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    parser = commands.add_parser(
+        "fetch", parents=[common], add_help=False,
+        help="fetch secrets from a password manager, as `kamal secrets fetch` does (JSON)",
+        description="Run the password manager's CLI exactly as Kamal's adapter does and print the results "
+        "as JSON, byte for byte like `kamal secrets fetch`. Adapters: 1password, bitwarden, bitwarden-sm, "
+        "lastpass, aws_secrets_manager, gcp, doppler, enpass, passbolt, test.",
+    )
+    parser.add_argument("-a", "--adapter", required=True, metavar="ADAPTER", help="which vault adapter to use")
+    parser.add_argument("--account", metavar="ACCOUNT", help="the account identifier or username")
+    parser.add_argument("--from", dest="from_", metavar="FROM", help="a vault or folder to fetch the secrets from")
+    parser.add_argument("--inline", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("names", nargs="*", metavar="SECRET", help="secrets to fetch")
+    parser.set_defaults(handler=f"{_HANDLERS}:fetch_secrets")
+
+
+def _add_extract(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    parser = commands.add_parser(
+        "extract", parents=[common], add_help=False,
+        help="extract a single secret from the results of a fetch call",
+        description="Print the value of NAME (or of the first key ending in /NAME) from the JSON that "
+        "`secrets fetch` printed, as `kamal secrets extract` does.",
+    )
+    parser.add_argument("--inline", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("name", metavar="NAME")
+    parser.add_argument("secrets_json", metavar="JSON")
+    parser.set_defaults(handler=f"{_HANDLERS}:extract_secret")
+
+
 def _add_write(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
     parser = commands.add_parser(
         "write", parents=[common], add_help=False,
@@ -38,8 +69,9 @@ def _add_write(commands: argparse._SubParsersAction, common: argparse.ArgumentPa
         "atomically), encoded so that Kamal reads back exactly the original value. Other keys in the "
         "file are kept; changing an existing key needs --force.",
     )
-    parser.add_argument("--from-env", dest="from_env", action="append", required=True, metavar="NAME[=ENVVAR]",
-                        help="secret NAME from environment variable ENVVAR (default: NAME); repeatable")
+    parser.add_argument("--from-env", dest="from_env", action="extend", nargs="+", required=True,
+                        metavar="NAME[=ENVVAR]", help="secret NAME from environment variable ENVVAR (default: "
+                        "NAME); several may follow one flag, and the flag may repeat")
     parser.add_argument("--file", metavar="PATH", help="file to write (default: the secrets_path file, "
                         "or its .DEST variant with -d)")
     parser.add_argument("--force", action="store_true", help="replace keys that already have another value")

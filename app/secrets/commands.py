@@ -8,10 +8,10 @@ import sys
 from pathlib import Path
 
 from app.errors import SecretsError, UsageError
-from app.secrets import masking
+from app.secrets import masking, rubytext
+from app.secrets.dotenv import CommandFailed
 from app.secrets.project import secrets_path_for
-from app.secrets.rubytext import chomp
-from app.secrets.store import Secrets
+from app.secrets.store import DEFAULT_SECRETS_PATH, Secrets
 
 
 def _write_out(text: str) -> None:
@@ -26,8 +26,11 @@ def _puts(line: str) -> str:
 
 
 def print_secrets(args: argparse.Namespace) -> int:
-    secrets_path = secrets_path_for(args.config_file, args.destination)
-    secrets = Secrets(Path.cwd(), secrets_path, args.destination)
+    """`kamal secrets print`: the whole config is loaded and validated first, as Kamal does."""
+    from app.config import load_config
+
+    config = load_config(config_file=args.config_file, destination=args.destination, version=args.version)
+    secrets = Secrets(config.project_dir, config.secrets_path, config.destination)
     lines = []
     for key, value in secrets.file_values().items():
         shown = value if args.reveal else (masking.MASK if value else "")
@@ -36,18 +39,14 @@ def print_secrets(args: argparse.Namespace) -> int:
     return 0
 
 
-def _parse_from_env(specs: list[str]) -> dict[str, str]:
-    from app.secrets.writer import check_key
+def _from_env_values(specs: list[str]) -> dict[str, str]:
+    from app.secrets.env_source import parse_specs
 
     values: dict[str, str] = {}
-    for spec in specs:
-        name, _, variable = spec.partition("=")
-        variable = variable or name
-        check_key(name)
+    for name, variable in parse_specs(specs, "--from-env").items():
         if variable not in os.environ:
+            spec = name if variable == name else f"{name}={variable}"
             raise UsageError(f"--from-env {spec}: environment variable {variable} is not set (nothing was written)")
-        if name in values:
-            raise UsageError(f"--from-env: {name} given twice")
         values[name] = os.environ[variable]
         masking.register(values[name])
     return values
@@ -56,16 +55,58 @@ def _parse_from_env(specs: list[str]) -> dict[str, str]:
 def write_secrets(args: argparse.Namespace) -> int:
     from app.secrets.writer import write_secrets as write
 
-    values = _parse_from_env(args.from_env)
+    values = _from_env_values(args.from_env)
     if args.file:
         label = args.file
     else:
+        _check_destination(args.destination)
         base = secrets_path_for(args.config_file, args.destination, required=False)
         label = f"{base}.{args.destination}" if args.destination else base
     result = write(Path(label), values, force=args.force, label=label)
     parts = [f"{verb} {', '.join(names)}" for verb, names in
              (("added", result.added), ("replaced", result.replaced), ("unchanged", result.unchanged)) if names]
     sys.stderr.write(f"{label}: {'; '.join(parts)}\n")
+    return 0
+
+
+def _check_destination(destination: str | None) -> None:
+    if destination is not None and (not destination or "/" in destination or "\0" in destination):
+        raise UsageError(f"invalid destination {destination!r}: the secrets file would be "
+                         f"{DEFAULT_SECRETS_PATH}.{destination}")
+
+
+def fetch_secrets(args: argparse.Namespace) -> int:
+    """`kamal secrets fetch`: the adapter's results as JSON (`--inline`: nothing, as Kamal's CLI)."""
+    from app.secrets import adapters, inline
+
+    try:
+        adapter = adapters.lookup(args.adapter, os.environ)
+    except CommandFailed as error:
+        raise UsageError(str(error)) from None
+    if adapter.requires_account and rubytext.is_blank(args.account):
+        raise UsageError("No value provided for required options '--account'")
+    try:
+        results = adapter.fetch(args.names, account=args.account, from_=args.from_)
+    except CommandFailed as error:
+        raise SecretsError(f"secrets fetch --adapter {args.adapter}: {error}") from None
+    for value in results.values():
+        if isinstance(value, str):
+            masking.register(value)
+    if not args.inline:
+        _write_out(_puts(inline.json_dump(results)))
+    return 0
+
+
+def extract_secret(args: argparse.Namespace) -> int:
+    """`kamal secrets extract NAME JSON`: the value, printed as Ruby's `puts` prints it."""
+    from app.secrets import inline
+
+    try:
+        value = inline.find(args.name, args.secrets_json)
+    except CommandFailed as error:
+        raise SecretsError(f"secrets extract: {error}") from None
+    if not args.inline:
+        _write_out(rubytext.puts(value))
     return 0
 
 
@@ -86,7 +127,7 @@ def _read_value(name: str) -> str:
         except EOFError:
             raise UsageError("no value given; nothing was stored") from None
     else:
-        value = chomp(sys.stdin.read())
+        value = rubytext.chomp(sys.stdin.read())
     if not value:
         raise UsageError("empty value; nothing was stored")
     return value
@@ -122,4 +163,5 @@ def keyring_delete(args: argparse.Namespace) -> int:
     return 0
 
 
-__all__ = ["SecretsError", "keyring_delete", "keyring_get", "keyring_set", "print_secrets", "write_secrets"]
+__all__ = ["extract_secret", "fetch_secrets", "keyring_delete", "keyring_get", "keyring_set", "print_secrets",
+           "write_secrets"]

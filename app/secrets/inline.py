@@ -71,12 +71,12 @@ def _reject_constant(name: str) -> object:
     raise ValueError(f"unexpected token {name!r}")
 
 
-def extract(name: str, secrets_json: str) -> str:
-    """`kamal secrets extract NAME JSON`: the exact key, else the first key ending in `/NAME`."""
+def find(name: str, secrets_json: str) -> object:
+    """`kamal secrets extract NAME JSON`: the exact key, else the first key ending in `/NAME` (any JSON value)."""
     try:
         parsed = json.loads(secrets_json, parse_constant=_reject_constant)
     except ValueError as error:
-        raise CommandFailed(f"kamal secrets extract: the JSON does not parse ({error.__class__.__name__})") from None
+        raise CommandFailed(f"the JSON given to extract does not parse: {error}") from None
     if not isinstance(parsed, dict):
         raise CommandFailed(f"Could not find secret {name}")
     value = parsed.get(name)
@@ -84,6 +84,12 @@ def extract(name: str, secrets_json: str) -> str:
         value = next((v for k, v in parsed.items() if k.endswith(f"/{name}")), None)
     if value is None:
         raise CommandFailed(f"Could not find secret {name}")
+    return value
+
+
+def extract(name: str, secrets_json: str) -> str:
+    """`extract` inside `.kamal/secrets`: only a string value can become a secret's text."""
+    value = find(name, secrets_json)
     if not isinstance(value, str):
         raise CommandFailed(f"kamal secrets extract: the value of {name} is not a string")
     return value

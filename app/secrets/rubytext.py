@@ -94,3 +94,60 @@ def shellescape(text: str) -> str:
     if not text:
         return "''"
     return _SHELL_UNSAFE.sub(lambda m: "\\" + m.group(0), text).replace("\n", "'\n'")
+
+
+# --- Kernel#puts of parsed JSON values (`kamal secrets extract` prints whatever the JSON holds) ----
+
+def float_to_s(value: float) -> str:
+    """Ruby `Float#to_s`: `1.0e+20`, `1.0e-05`, `Infinity` where Python writes `1e+20`, `1e-05`, `inf`."""
+    if value != value:
+        return "NaN"
+    if value in (float("inf"), float("-inf")):
+        return "Infinity" if value > 0 else "-Infinity"
+    text = repr(value)
+    mantissa, exponent_mark, exponent = text.partition("e")
+    if exponent_mark and "." not in mantissa:
+        mantissa += ".0"
+    return mantissa + exponent_mark + exponent
+
+
+# `\xHH` escapes in `rubyish.inspect` output (an escape follows an even run of backslashes).
+_CONTROL_ESCAPE = re.compile(r"(?<!\\)((?:\\\\)*)\\x([0-9A-F]{2})")
+
+
+def inspect_value(value: object) -> str:
+    """Ruby 3.3 `#inspect` of a parsed JSON value (`{"a"=>1, "b"=>[nil, true]}`)."""
+    from app.rubyish import inspect
+
+    if isinstance(value, str):
+        return _CONTROL_ESCAPE.sub(r"\1\\u00\2", inspect(value))
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{inspect_value(k)}=>{inspect_value(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(inspect_value(item) for item in value) + "]"
+    return to_s_value(value) if value is not None else "nil"
+
+
+def to_s_value(value: object) -> str:
+    """Ruby `#to_s` of a parsed JSON value."""
+    if value is None:
+        return ""
+    if value is True or value is False:
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return float_to_s(value)
+    if isinstance(value, str | int):
+        return str(value)
+    return inspect_value(value)
+
+
+def puts(value: object) -> str:
+    """What Ruby's `puts value` writes: arrays one element a line (flattened, so an empty array writes
+    nothing), a newline added unless the text ends with one."""
+    if isinstance(value, list):
+        return "".join(puts(item) for item in value)
+    return _line(to_s_value(value))
+
+
+def _line(text: str) -> str:
+    return text if text.endswith("\n") else text + "\n"

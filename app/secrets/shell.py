@@ -8,6 +8,7 @@ status is ignored and stdin/stderr are inherited (password managers may prompt).
 
 from __future__ import annotations
 
+import errno
 import subprocess
 from collections.abc import Mapping
 
@@ -42,17 +43,25 @@ def run(command: str, environ: Mapping[str, str], *, stdin_data: str | None = No
     if not argv:
         raise CommandFailed("No such file or directory - empty command")
     try:
-        completed = subprocess.run(
-            argv,
-            stdout=subprocess.PIPE,
-            input=stdin_data.encode() if stdin_data is not None else None,
-            env=dict(environ),
-            check=False,
-        )
+        return _run(argv, environ, stdin_data)
     except FileNotFoundError:
         raise CommandFailed(f"No such file or directory - {argv[0]}") from None
     except PermissionError:
         raise CommandFailed(f"Permission denied - {argv[0]}") from None
+    except OSError as error:
+        if error.errno == errno.ENOEXEC:  # Ruby then runs the file as a shell script
+            return _run(["/bin/sh", *argv], environ, stdin_data)
+        raise CommandFailed(f"{error.strerror or type(error).__name__} - {argv[0]}") from None
+
+
+def _run(argv: list[str], environ: Mapping[str, str], stdin_data: str | None) -> tuple[int, str]:
+    completed = subprocess.run(
+        argv,
+        stdout=subprocess.PIPE,
+        input=stdin_data.encode() if stdin_data is not None else None,
+        env=dict(environ),
+        check=False,
+    )
     return completed.returncode, completed.stdout.decode("utf-8", errors="surrogateescape")
 
 

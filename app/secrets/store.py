@@ -2,6 +2,8 @@
 
 Resolution order for a name (documented in the README):
 
+0. **Only with `--secrets-from-env`** (an `app.secrets.env_source.EnvSource`): the CI environment,
+   before everything else; see that module for why.
 1. **Kamal's files, exactly as Kamal reads them**: `<secrets_path>-common`, then `<secrets_path>`
    (or `<secrets_path>.<destination>` with a destination); missing files skipped; each parsed on its
    own with `overwrite: true`; later files win. A name defined there always wins, so shipdeck and
@@ -22,13 +24,17 @@ import os
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from app.errors import SecretsError
 from app.secrets import dotenv, masking
 from app.secrets.dotenv import CommandFailed, Context
 
+if TYPE_CHECKING:
+    from app.secrets.env_source import EnvSource
+
 DEFAULT_SECRETS_PATH = ".kamal/secrets"
-SOURCES = ("file", "keyring", "env")
+SOURCES = ("secrets-from-env", "file", "keyring", "env")
 
 KeyringLookup = Callable[[str], "str | None"]
 
@@ -56,6 +62,7 @@ class Secrets:
         *,
         keyring_lookup: KeyringLookup | None = _default_keyring_lookup,
         run_shell: Callable[[str], str] | None = None,
+        env_source: EnvSource | None = None,
     ) -> None:
         self.project_dir = Path(project_dir)
         self.secrets_path = secrets_path or DEFAULT_SECRETS_PATH
@@ -63,6 +70,7 @@ class Secrets:
         self.environ: Mapping[str, str] = os.environ if environ is None else environ
         self._keyring_lookup = keyring_lookup
         self._run_shell = run_shell
+        self.env_source = env_source
         self._lock = threading.RLock()
         self._values: dict[str, str] | None = None
         self._sources: dict[str, str] = {}
@@ -124,12 +132,22 @@ class Secrets:
     # -- lookups ----------------------------------------------------------------------------------
 
     def keys(self) -> list[str]:
-        """Names defined in the files (the keyring and the environment cannot be listed)."""
-        return list(self.file_values())
+        """Names defined in the files and mapped by `--secrets-from-env` (the keyring and the
+        environment cannot be listed)."""
+        names = self.env_source.names() if self.env_source else []
+        return names + [name for name in self.file_values() if name not in names]
+
+    def values(self) -> dict[str, str]:
+        """Every listable secret with the value a lookup gives it (what hooks are handed)."""
+        return {name: found[0] for name in self.keys() if (found := self.lookup(name)) is not None}
 
     def lookup(self, name: str) -> tuple[str, str] | None:
         """(value, source) for `name`, or None."""
         with self._lock:
+            if self.env_source is not None:
+                value = self.env_source.lookup(name)
+                if value is not None:
+                    return value, SOURCES[0]
             values = self.file_values()
             if name in values:
                 return values[name], "file"
@@ -161,16 +179,36 @@ class Secrets:
         found = self.lookup(name)
         return None if found is None else found[1]
 
+    def check(self, references: Iterable[str]) -> None:
+        """Resolve every reference now: a bad line, a failing `$(...)` or a missing secret is a
+        `SecretsError` (exit 2) before any connection is made, naming every missing secret."""
+        keys = dict.fromkeys(_secret_key(reference) for reference in references)
+        missing = [key for key in keys if self.lookup(key) is None]
+        if missing:
+            raise SecretsError(self.not_found_message(*missing))
+
     def resolve(self, names: Iterable[str]) -> dict[str, str]:
         """Values for Kamal secret references: `NAME`, or `NAME:SECRET_KEY` (NAME from SECRET_KEY)."""
         resolved: dict[str, str] = {}
         for reference in names:
-            env_name, _, secret_key = reference.partition(":")
-            resolved[env_name] = self[secret_key or env_name]
+            resolved[reference.partition(":")[0]] = self[_secret_key(reference)]
         return resolved
 
-    def not_found_message(self, name: str) -> str:
-        """Kamal's message for a missing secret."""
+    def not_found_message(self, *names: str) -> str:
+        """Kamal's message for a missing secret (plus the variable looked for with --secrets-from-env)."""
+        quoted = ", ".join(f"'{name}'" for name in names)
+        message = f"Secret {quoted} not found" if len(names) == 1 else f"Secrets {quoted} not found"
         if self.files:
-            return f"Secret '{name}' not found in {', '.join(self.files)}"
-        return f"Secret '{name}' not found, no secret files ({', '.join(self.filenames)}) provided"
+            message += f" in {', '.join(self.files)}"
+        else:
+            message += f", no secret files ({', '.join(self.filenames)}) provided"
+        if self.env_source is not None:
+            variables = ", ".join(self.env_source.variable_for(name) for name in names)
+            message += f", nor in the environment ({variables}; {self.env_source.flag})"
+        return message
+
+
+def _secret_key(reference: str) -> str:
+    """`NAME:SECRET_KEY` reads SECRET_KEY; `NAME` reads NAME."""
+    env_name, _, secret_key = reference.partition(":")
+    return secret_key or env_name

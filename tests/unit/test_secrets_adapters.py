@@ -1,63 +1,18 @@
-"""Password-manager adapters: the exact CLI calls (checked against what Kamal 2.11 runs) and the JSON
-handling, with small fake `op`, `bw`, `aws`, `doppler` executables on PATH."""
+"""Password-manager adapters: the exact CLI calls (checked against what Kamal 2.11 runs, see
+tests/interop/test_secrets_adapters_kamal.py) and the JSON handling, with stand-in executables on PATH."""
 
 from __future__ import annotations
 
 import json
 import os
-import stat
-import sys
 from pathlib import Path
 
 import pytest
 
 from app.secrets import inline
 from app.secrets.dotenv import CommandFailed
-
-FAKE_CLI = """#!{python}
-import json, os, sys
-name = os.path.basename(sys.argv[0])
-env = {{k: os.environ[k] for k in ("BW_SESSION",) if k in os.environ}}
-with open(os.environ["FAKE_LOG"], "a") as log:
-    log.write(json.dumps({{"cli": name, "argv": sys.argv[1:], "env": env}}) + "\\n")
-for entry in json.load(open(os.environ["FAKE_RESPONSES"])):
-    wanted_env = entry.get("env", {{}})
-    if entry["cli"] == name and entry["argv"] == sys.argv[1:] and all(env.get(k) == v for k, v in wanted_env.items()):
-        out = entry.get("stdout", "")
-        sys.stdout.write(out if isinstance(out, str) else json.dumps(out))
-        sys.exit(entry.get("exit", 0))
-sys.exit(0)
-"""
-
-CLIS = ("op", "bw", "aws", "doppler")
-
-
-class FakeClis:
-    def __init__(self, root: Path) -> None:
-        self.bin = root / "bin"
-        self.bin.mkdir()
-        self.log = root / "log.jsonl"
-        self.responses_file = root / "responses.json"
-        self.responses: list[dict] = []
-        script = self.bin / "fakecli"
-        script.write_text(FAKE_CLI.format(python=sys.executable))
-        script.chmod(script.stat().st_mode | stat.S_IXUSR)
-        for name in CLIS:
-            (self.bin / name).symlink_to(script)
-
-    def answer(self, cli: str, argv: list[str], stdout: object = "", exit: int = 0, env: dict | None = None) -> None:
-        self.responses.append({"cli": cli, "argv": argv, "stdout": stdout, "exit": exit, "env": env or {}})
-
-    def environ(self, **extra: str) -> dict[str, str]:
-        self.responses_file.write_text(json.dumps(self.responses))
-        return {"PATH": f"{self.bin}:/usr/bin:/bin", "FAKE_LOG": str(self.log),
-                "FAKE_RESPONSES": str(self.responses_file), **extra}
-
-    def calls(self) -> list[tuple]:
-        if not self.log.exists():
-            return []
-        entries = [json.loads(line) for line in self.log.read_text().splitlines()]
-        return [(e["cli"], *e["argv"]) + ((e["env"],) if e["env"] else ()) for e in entries]
+from tests.secrets_adapter_scenarios import GCLOUD_LOGGED_IN, SCENARIOS, Scenario
+from tests.secrets_fake_clis import FakeClis
 
 
 @pytest.fixture
@@ -179,10 +134,80 @@ def test_test_adapter_and_adapter_names(fakes: FakeClis) -> None:
                                                                                       "v/b/c": "c/b/v"}
     with pytest.raises(CommandFailed, match=r"^Unknown secrets adapter: vault9$"):
         fetch(fakes, "-a", "vault9", "--account", "x", "a")
-    for name in ("lastpass", "last_pass", "gcp", "bitwarden-sm", "enpass", "passbolt"):
-        with pytest.raises(CommandFailed, match="secrets adapter is not supported by shipdeck yet"):
-            fetch(fakes, "-a", name, "--account", "x", "a")
+    with pytest.raises(CommandFailed, match=r"^Unknown secrets adapter: tEST$"):  # camelize keeps "TEST"
+        fetch(fakes, "-a", "tEST", "--account", "x", "a")
     assert fakes.calls() == []
+
+
+@pytest.mark.parametrize(("name", "cls"), [
+    ("1password", "OnePassword"), ("OnePassword", "OnePassword"), ("onePassword", "OnePassword"),
+    ("LastPass", "LastPass"), ("LASTPASS", "LastPass"), ("last_pass", "LastPass"), ("gcp", "GcpSecretManager"),
+    ("Gcp_Secret_Manager", "GcpSecretManager"), ("bitwarden-SM", "BitwardenSecretsManager"),
+    ("bitwarden_secrets_manager", "BitwardenSecretsManager"), ("enpass", "Enpass"), ("Passbolt", "Passbolt"),
+    ("aws_secrets_manager", "AwsSecretsManager"), ("doppler", "Doppler"), ("bitwarden", "Bitwarden"),
+])
+def test_adapter_names_resolve_as_kamal_camelizes_them(name: str, cls: str) -> None:
+    from app.secrets import adapters
+
+    assert type(adapters.lookup(name, {})).__name__ == cls
+
+
+# --- bws, lpass, gcloud, enpass-cli, passbolt: the scenarios real Kamal is held to as well -------------
+
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda scenario: scenario.name)
+def test_cli_adapters_call_and_answer_like_kamal(scenario: Scenario, fakes: FakeClis) -> None:
+    for cli, argv, stdout, *exit_status in scenario.answers:
+        fakes.answer(cli, argv, stdout, exit=exit_status[0] if exit_status else 0)
+    for cli in scenario.missing_clis:
+        fakes.remove(cli)
+    if scenario.error is None:
+        assert fetch(fakes, *scenario.argv) == scenario.result
+    else:
+        with pytest.raises(CommandFailed) as raised:
+            fetch(fakes, *scenario.argv)
+        assert str(raised.value) == scenario.error
+    assert fakes.calls() == scenario.calls
+
+
+def test_required_accounts(fakes: FakeClis) -> None:
+    for adapter in ("lastpass", "gcp"):
+        with pytest.raises(CommandFailed, match=r"^No value provided for required options '--account'$"):
+            fetch(fakes, "-a", adapter, "x")
+    assert fakes.calls() == []
+
+
+def test_gcloud_payloads_decode_like_ruby_base64() -> None:
+    from app.secrets.adapters.gcp_secret_manager import decode64
+
+    assert decode64("aGVsbG8=") == b"hello"
+    assert decode64("aGVs\nbG8") == b"hello"  # no padding, stray characters skipped
+    assert decode64("aGVsbG8=trailing") == b"hello"
+
+
+def test_gcloud_refuses_payloads_that_are_not_text(fakes: FakeClis) -> None:
+    import base64
+
+    fakes.answer(*GCLOUD_LOGGED_IN)
+    fakes.answer("gcloud", ["secrets", "versions", "access", "latest", "--secret=bin", "--format=json"],
+                 {"payload": {"data": base64.b64encode(b"\xff\xfe").decode()}})
+    with pytest.raises(CommandFailed, match=r"^default/bin from Google Secret Manager is not UTF-8 text$"):
+        fetch(fakes, "-a", "gcp", "--account", "default", "bin")
+
+
+def test_malformed_names_and_answers_are_clean_errors(fakes: FakeClis) -> None:
+    with pytest.raises(CommandFailed, match=r"needs the vault's directory in --from"):
+        fetch(fakes, "-a", "enpass", "FooBar")
+    with pytest.raises(CommandFailed, match=r"cannot be passed in Kamal's single-quoted --filter"):
+        fetch(fakes, "-a", "passbolt", "it's")
+    with pytest.raises(CommandFailed, match=r"no project before /all"):
+        fetch(fakes, "-a", "bitwarden-sm", "/all")
+    fakes.answer("bws", ["secret", "list"], "not json")
+    with pytest.raises(CommandFailed, match=r"^bws secret list did not return JSON$"):
+        fetch(fakes, "-a", "bitwarden-sm", "all")
+    fakes.answer("lpass", ["status", "--color", "never"], "Logged in as me.")
+    fakes.answer("lpass", ["show", "x", "--json"], "<html>")
+    with pytest.raises(CommandFailed, match=r"^lpass show did not return JSON$"):
+        fetch(fakes, "-a", "lastpass", "--account", "me", "x")
 
 
 def test_secret_values_never_reach_cli_arguments(fakes: FakeClis) -> None:

@@ -1,4 +1,4 @@
-"""`shipdeck secrets print|write|set|get|delete`, the writer's encodings, and bad input."""
+"""`shipdeck secrets print|fetch|extract|write|set|get|delete`, the writer's encodings, and bad input."""
 
 from __future__ import annotations
 
@@ -12,12 +12,15 @@ import pytest
 from app import cli
 from app.secrets import masking, writer
 
+DEPLOY_YML = "service: app\nimage: app/app\nservers: [192.0.2.1]\nregistry: {username: u, password: p}\n" \
+    "builder: {arch: amd64}\n"
+
 
 @pytest.fixture
 def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.chdir(tmp_path)
     (tmp_path / "config").mkdir()
-    (tmp_path / "config" / "deploy.yml").write_text("service: app\nimage: app/app\n")
+    (tmp_path / "config" / "deploy.yml").write_text(DEPLOY_YML)
     (tmp_path / ".kamal").mkdir()
     masking.clear()
     return tmp_path
@@ -36,7 +39,7 @@ def test_print_masks_by_default_and_reveals_like_kamal(project: Path, capsys) ->
 
 
 def test_print_reads_secrets_path_and_destination_from_the_config(project: Path, capsys) -> None:
-    (project / "config" / "deploy.yml").write_text("service: app\nsecrets_path: sec/s\n")
+    (project / "config" / "deploy.yml").write_text(DEPLOY_YML + "secrets_path: sec/s\n")
     (project / "config" / "deploy.prod.yml").write_text("servers: [1.1.1.1]\n")
     (project / "sec").mkdir()
     (project / "sec" / "s-common").write_text("C=1\n")
@@ -55,11 +58,22 @@ def test_print_reads_secrets_path_and_destination_from_the_config(project: Path,
          "shipdeck: .kamal/secrets:1: Could not find secret x\n"),
         ({}, ["-d", "nope"], "shipdeck: Configuration file not found in {root}/config/deploy.nope.yml\n"),
         ({}, ["-c", "other.yml"], "shipdeck: Configuration file not found in {root}/other.yml\n"),
+        ({}, ["-d", "../x"], "shipdeck: Configuration file not found in {root}/config/deploy.../x.yml\n"),
+        ({".kamal/secrets": "A=1\nB=$(no-such-command-x --flag)\n"}, [],
+         "shipdeck: .kamal/secrets:2: No such file or directory - no-such-command-x\n"),
+        ({".kamal/secrets": "A=$(kamal secrets fetch -a lastpass --account me x)\n"}, [],
+         "shipdeck: .kamal/secrets:1: LastPass CLI is not installed\n"),
+        ({".kamal/secrets-common": "\nA='\\xff'\n"}, [], "shipdeck: .kamal/secrets-common:2: not valid UTF-8\n"),
+        ({"config/deploy.yml": DEPLOY_YML + "servers: 5\n"}, [],
+         "shipdeck: config/deploy.yml:6: servers: should be an array or a hash\n"),
+        ({"config/deploy.yml": "service: [\n"}, [], "shipdeck: config/deploy.yml:2: YAML syntax error: "
+         "expected the node content, but found '<stream end>' (while parsing a flow node at line 2)\n"),
     ],
 )
-def test_print_errors_are_one_line_with_status_2(project: Path, capsys, files, argv, message) -> None:
+def test_print_errors_are_one_line_with_status_2(project: Path, capsys, monkeypatch, files, argv, message) -> None:
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")  # no password-manager CLI
     for name, text in files.items():
-        (project / name).write_text(text)
+        (project / name).write_bytes(text.encode().replace(b"\\xff", b"\xff"))
     status, out, err = run(capsys, "secrets", "print", *argv)
     assert (status, out, err) == (2, "", message.format(root=project))
 
@@ -137,10 +151,28 @@ def test_write_refuses_when_an_earlier_line_would_swallow_the_new_one(project: P
     assert path.read_text() == "A='unterminated\n"
 
 
+def test_write_takes_several_pairs_per_flag_and_repeated_flags(project: Path, capsys, monkeypatch) -> None:
+    monkeypatch.setenv("A", "a$1")
+    monkeypatch.setenv("SRC_B", "b'2")
+    monkeypatch.setenv("C", "c")
+    status, _, err = run(capsys, "secrets", "write", "--from-env", "A", "B=SRC_B", "--from-env", "C", "D=A", "--force")
+    assert (status, err) == (0, ".kamal/secrets: added A, B, C, D\n")
+    assert run(capsys, "secrets", "print", "--reveal")[1] == "A=a$1\nB=b'2\nC=c\nD=a$1\n"
+
+
+def test_write_refuses_a_destination_that_is_a_path(project: Path, capsys, monkeypatch) -> None:
+    monkeypatch.setenv("A", "1")
+    assert run(capsys, "secrets", "write", "--from-env", "A", "-d", "../x") == (
+        2, "", "shipdeck: invalid destination '../x': the secrets file would be .kamal/secrets.../x\n")
+    assert not list(project.glob(".kamal/*")) and not (project / "x").exists()
+
+
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
         (["--from-env", "MISSING_VAR_X"], "environment variable MISSING_VAR_X is not set"),
+        (["--from-env", "A=HOME", "B=MISSING_VAR_Y"], "--from-env B=MISSING_VAR_Y: environment variable "
+         "MISSING_VAR_Y is not set (nothing was written)"),
         (["--from-env", "BAD-NAME=HOME"], "invalid secret name 'BAD-NAME'"),
         (["--from-env", "A=HOME", "--from-env", "A=HOME"], "A given twice"),
     ],
@@ -149,6 +181,85 @@ def test_write_bad_input(project: Path, capsys, argv, message) -> None:
     status, _, err = run(capsys, "secrets", "write", *argv)
     assert status == 2 and message in err and err.count("\n") == 1
     assert not (project / ".kamal" / "secrets").exists()
+
+
+# --- fetch and extract ------------------------------------------------------------------------
+
+def test_fetch_prints_kamal_json(project: Path, capsys) -> None:
+    assert run(capsys, "secrets", "fetch", "-a", "test", "--account", "x", "--from", "v", "a", "b c", "é") == (
+        0, '{"v/a":"a/v","v/b c":"c b/v","v/é":"é/v"}\n', "")
+    assert run(capsys, "secrets", "fetch", "--adapter=test", "--account=x", "--inline", "a") == (0, "", "")
+    assert run(capsys, "secrets", "fetch", "-a", "test", "--account", "x") == (0, "{}\n", "")
+
+
+def test_fetch_through_a_cli_adapter(project: Path, capsys, monkeypatch) -> None:
+    from tests.secrets_fake_clis import FakeClis
+
+    (project / "fakes").mkdir()
+    fakes = FakeClis(project / "fakes")
+    fakes.answer("bws", ["secret", "get", "id-1"], {"key": "DB", "value": "p$ss\"w"})
+    for name, value in fakes.environ().items():
+        monkeypatch.setenv(name, value)
+    assert run(capsys, "secrets", "fetch", "-a", "bitwarden-sm", "id-1") == (0, '{"DB":"p$ss\\"w"}\n', "")
+    assert fakes.calls() == [("bws", "--version"), ("bws", "project", "list"), ("bws", "secret", "get", "id-1")]
+    fakes.remove("bws")
+    assert run(capsys, "secrets", "fetch", "-a", "bitwarden-sm", "id-1") == (
+        2, "", "shipdeck: secrets fetch --adapter bitwarden-sm: Bitwarden Secrets Manager CLI is not installed\n")
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["-a", "vault9", "x"], "shipdeck: Unknown secrets adapter: vault9\n"),
+        (["-a", "lastpass", "x"], "shipdeck: No value provided for required options '--account'\n"),
+        (["-a", "gcp", "--account", " ", "x"], "shipdeck: No value provided for required options '--account'\n"),
+    ],
+)
+def test_fetch_bad_input(project: Path, capsys, argv, message) -> None:
+    assert run(capsys, "secrets", "fetch", *argv) == (2, "", message)
+
+
+def test_fetch_needs_an_adapter(project: Path, capsys) -> None:
+    with pytest.raises(SystemExit) as raised:
+        cli.main(["secrets", "fetch", "x"])
+    assert raised.value.code == 2
+    assert "the following arguments are required: -a/--adapter" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("name", "json_text", "out"),
+    [
+        ("a", '{"x/a":"1","a2":"no"}', "1\n"),
+        ("a", '{"a":null,"y/a":"s"}', "s\n"),
+        ("a", '{"a":"multi\\nline\\n"}', "multi\nline\n"),
+        ("a", '{"a":""}', "\n"),
+        ("a", '{"a":5}', "5\n"),
+        ("a", '{"a":1e20}', "1.0e+20\n"),
+        ("a", '{"a":1.5e-7}', "1.5e-07\n"),
+        ("a", '{"a":1e400}', "Infinity\n"),
+        ("a", '{"a":-0.0}', "-0.0\n"),
+        ("a", '{"x/a":false}', "false\n"),
+        ("a", '{"a":[1,[],[2,null],"s"]}', "1\n2\n\ns\n"),
+        ("a", '{"a":[]}', ""),
+        ("a", '{"a":{"b":1,"c":[true,"x\\"\\u0001#{"]}}', '{"b"=>1, "c"=>[true, "x\\"\\u0001\\#{"]}\n'),
+    ],
+)
+def test_extract_prints_like_kamal(project: Path, capsys, name, json_text, out) -> None:
+    assert run(capsys, "secrets", "extract", name, json_text) == (0, out, "")
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["q", "{}"], "shipdeck: secrets extract: Could not find secret q\n"),
+        (["a", '{"a":false}'], "shipdeck: secrets extract: Could not find secret a\n"),
+        (["a", "[1]"], "shipdeck: secrets extract: Could not find secret a\n"),
+        (["a", "nojson"], "shipdeck: secrets extract: the JSON given to extract does not parse: Expecting value: "
+         "line 1 column 1 (char 0)\n"),
+    ],
+)
+def test_extract_bad_input(project: Path, capsys, argv, message) -> None:
+    assert run(capsys, "secrets", "extract", *argv) == (2, "", message)
 
 
 # --- keyring -------------------------------------------------------------------------------------
@@ -226,8 +337,18 @@ def test_secret_values_never_reach_error_output(project: Path, capsys, monkeypat
     # an error message that happened to contain the value is masked by the CLI
     from app.errors import SecretsError
 
-    monkeypatch.setattr("app.secrets.commands._parse_from_env",
+    monkeypatch.setattr("app.secrets.commands._from_env_values",
                         lambda specs: (_ for _ in ()).throw(SecretsError("boom hunter2-secret")))
     status, _, err = run(capsys, "secrets", "write", "--from-env", "PW=PW_SRC")
     assert status == 2 and err == "shipdeck: boom [REDACTED]\n"
     assert os.environ["PW_SRC"] == "hunter2-secret"
+
+
+def test_commands_that_cannot_be_executed_directly(project: Path, capsys) -> None:
+    script = project / "script"
+    script.write_text("echo from-sh\n")  # no #! line: Ruby runs it with /bin/sh
+    script.chmod(0o755)
+    (project / ".kamal" / "secrets").write_text("A=$(./script)\n")
+    assert run(capsys, "secrets", "print", "--reveal") == (0, "A=from-sh\n", "")
+    (project / ".kamal" / "secrets").write_text("A=1\nB=$(./.kamal)\n")
+    assert run(capsys, "secrets", "print") == (2, "", "shipdeck: .kamal/secrets:2: Permission denied - ./.kamal\n")

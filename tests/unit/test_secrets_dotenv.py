@@ -181,12 +181,12 @@ def test_fetch_output_loses_backslashes_before_dollars_as_in_kamal() -> None:
         ("A=$(kamal secrets extract missing '{\"a/b\":\"c\"}')", "Could not find secret missing"),
         ("A=$(kamal secrets extract)", '"kamal secrets extract" was called with arguments []'),
         ("A=$(kamal secrets print)", '"kamal secrets print" was called with arguments ["--inline"]'),
-        ("A=$(kamal secrets fetch -a lastpass --account x foo)", "LastPass (lpass) secrets adapter is not supported"),
+        ("A=$(kamal secrets fetch -a lastpass --account x foo)", "LastPass CLI is not installed"),
     ],
 )
 def test_inline_kamal_errors_name_the_file_and_line(line: str, message: str) -> None:
     with pytest.raises(DotenvError) as raised:
-        parse(f"# first\n{line}\n")
+        parse(f"# first\n{line}\n", {"PATH": "/nonexistent"})
     assert raised.value.message.startswith(".kamal/secrets:2: ")
     assert message in raised.value.message
 

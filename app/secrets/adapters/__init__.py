@@ -8,6 +8,7 @@ tokens travel in the environment where the CLI allows it.
 from __future__ import annotations
 
 import importlib
+import re
 from collections.abc import Mapping
 
 from app.secrets.adapters.base import Adapter
@@ -16,33 +17,33 @@ from app.secrets.dotenv import CommandFailed
 _ALIASES = {"1password": "one_password", "lastpass": "last_pass", "gcp": "gcp_secret_manager",
             "bitwarden-sm": "bitwarden_secrets_manager"}
 
-# adapter name -> module:class
-IMPLEMENTED = {
-    "test": "app.secrets.adapters.test:TestAdapter",
-    "one_password": "app.secrets.adapters.one_password:OnePassword",
-    "bitwarden": "app.secrets.adapters.bitwarden:Bitwarden",
-    "aws_secrets_manager": "app.secrets.adapters.aws_secrets_manager:AwsSecretsManager",
-    "doppler": "app.secrets.adapters.doppler:Doppler",
+# Kamal's adapter class name -> module:class
+ADAPTERS = {
+    "Test": "app.secrets.adapters.test:TestAdapter",
+    "OnePassword": "app.secrets.adapters.one_password:OnePassword",
+    "Bitwarden": "app.secrets.adapters.bitwarden:Bitwarden",
+    "BitwardenSecretsManager": "app.secrets.adapters.bitwarden_secrets_manager:BitwardenSecretsManager",
+    "LastPass": "app.secrets.adapters.last_pass:LastPass",
+    "AwsSecretsManager": "app.secrets.adapters.aws_secrets_manager:AwsSecretsManager",
+    "GcpSecretManager": "app.secrets.adapters.gcp_secret_manager:GcpSecretManager",
+    "Doppler": "app.secrets.adapters.doppler:Doppler",
+    "Enpass": "app.secrets.adapters.enpass:Enpass",
+    "Passbolt": "app.secrets.adapters.passbolt:Passbolt",
 }
-# Adapters Kamal 2.11 has that shipdeck does not drive yet.
-NOT_IMPLEMENTED = {
-    "bitwarden_secrets_manager": "Bitwarden Secrets Manager (bws)",
-    "last_pass": "LastPass (lpass)",
-    "gcp_secret_manager": "GCP Secret Manager (gcloud)",
-    "enpass": "Enpass (enpass-cli)",
-    "passbolt": "Passbolt (passbolt)",
-}
+
+_LEADING_WORD = re.compile(r"^[a-z\d]*")
+_UNDERSCORE_WORD = re.compile(r"_([a-z\d]*)", re.I)
+
+
+def camelize(name: str) -> str:
+    """ActiveSupport's `String#camelize` for adapter names: `last_pass` → `LastPass`."""
+    name = _LEADING_WORD.sub(lambda m: m.group(0).capitalize(), name, count=1)
+    return _UNDERSCORE_WORD.sub(lambda m: m.group(1).capitalize(), name)
 
 
 def lookup(name: str, environ: Mapping[str, str]) -> Adapter:
-    """The adapter for `--adapter NAME` (Kamal's aliases included)."""
-    canonical = _ALIASES.get(name.lower(), name)
-    if canonical in NOT_IMPLEMENTED:
-        raise CommandFailed(
-            f"the {NOT_IMPLEMENTED[canonical]} secrets adapter is not supported by shipdeck yet; "
-            "run `kamal secrets fetch` for it or use another source"
-        )
-    target = IMPLEMENTED.get(canonical)
+    """The adapter for `--adapter NAME` (Kamal's aliases and spellings included)."""
+    target = ADAPTERS.get(camelize(_ALIASES.get(name.lower(), name)))
     if target is None:
         raise CommandFailed(f"Unknown secrets adapter: {name}")
     module_name, _, class_name = target.partition(":")

@@ -52,6 +52,8 @@ class Adapter:
             )
         except FileNotFoundError:
             return 127, ""
+        except OSError:  # not executable, bad format: as a shell reports a command it cannot run
+            return 126, ""
         return completed.returncode, completed.stdout.decode("utf-8", errors="surrogateescape")
 
     def installed(self, *argv: str) -> bool:
@@ -65,6 +67,13 @@ def parse_json(text: str, what: str) -> object:
         return json.loads(text)
     except ValueError:
         raise CommandFailed(f"{what} did not return JSON") from None
+
+
+def inspect_list(strings: Sequence[str]) -> str:
+    """Ruby `Array#inspect` of strings, as Kamal's messages interpolate a list of names: `["a", "b"]`."""
+    from app.rubyish import inspect
+
+    return "[" + ", ".join(inspect(text) for text in strings) + "]"
 
 
 def ruby_split(text: str, separator: str) -> list[str]:

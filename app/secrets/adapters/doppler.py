@@ -7,9 +7,7 @@ is a service token (`dp.st...`). Result keys are the secret names; values the `c
 
 from __future__ import annotations
 
-import json
-
-from app.secrets.adapters.base import Adapter, parse_json, ruby_split
+from app.secrets.adapters.base import Adapter, inspect_list, parse_json, ruby_split
 from app.secrets.dotenv import CommandFailed
 
 
@@ -37,7 +35,7 @@ class Doppler(Adapter):
             argv += ["-p", parts[0], "-c", parts[1]]
         status, output = self.run(argv, interactive=True)
         if status != 0:
-            raise CommandFailed(f"Could not read {json.dumps(secrets)} from Doppler")
+            raise CommandFailed(f"Could not read {inspect_list(secrets)} from Doppler")
         items = parse_json(output, "doppler secrets get")
         if not isinstance(items, dict):
             raise CommandFailed("doppler secrets get returned an unexpected answer")
