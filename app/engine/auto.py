@@ -22,6 +22,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from app import contract
@@ -167,8 +168,20 @@ async def _check_proxies(run: Run, options: AutoOptions) -> list[str]:
     return sorted(old)
 
 
-def _registry_scheme(server: str, username: str | None, password: str | None) -> str:
-    """'https' or 'http', whichever the registry answers on; raises RegistryError when it refuses the login."""
+def _tls_context(server: str) -> ssl.SSLContext:
+    """The system's CAs plus the one this machine's Docker trusts for `server` (`/etc/docker/certs.d`)."""
+    context = ssl.create_default_context()
+    ca = Path("/etc/docker/certs.d") / server / "ca.crt"
+    if ca.is_file():
+        context.load_verify_locations(str(ca))
+    return context
+
+
+def _registry_scheme(server: str, username: str | None, password: str | None) -> tuple[str, str]:
+    """(scheme the registry answers on, what was learned); RegistryError when it refuses the login or
+    cannot be reached. A registry whose certificate this machine cannot verify still speaks TLS (the
+    engines verify it with their own CAs), so its credentials are left to the login on each host; so are
+    those of a registry that wants a token (`Bearer`) rather than basic authentication."""
     failures = []
     for scheme in ("https", "http"):
         request = urllib.request.Request(f"{scheme}://{server}/v2/")
@@ -176,16 +189,22 @@ def _registry_scheme(server: str, username: str | None, password: str | None) ->
             token = base64.b64encode(f"{username}:{password or ''}".encode()).decode()
             request.add_header("Authorization", f"Basic {token}")
         try:
-            with urllib.request.urlopen(request, timeout=10, context=ssl.create_default_context()):
-                return scheme
+            context = _tls_context(server) if scheme == "https" else None
+            with urllib.request.urlopen(request, timeout=10, context=context):
+                return scheme, "credentials accepted" if username else "answers"
         except urllib.error.HTTPError as error:
-            if error.code == 401:
+            challenge = error.headers.get("Www-Authenticate", "") if error.headers else ""
+            if error.code == 401 and not challenge.lower().startswith("bearer"):
                 raise RegistryError(f"registry {server} refused the login for {username or 'anonymous'} "
                                     f"(HTTP 401 on {scheme}://{server}/v2/)") from None
-            return scheme
-        except (urllib.error.URLError, OSError) as error:
-            failures.append(f"{scheme}: {getattr(error, 'reason', error)}")
-    raise RegistryError(f"registry {server} is not reachable ({'; '.join(map(str, failures))})")
+            return scheme, f"answers (HTTP {error.code})"
+        except urllib.error.URLError as error:
+            if isinstance(error.reason, ssl.SSLCertVerificationError):
+                return scheme, "speaks TLS with a certificate this machine does not verify"
+            failures.append(f"{scheme}: {error.reason}")
+        except OSError as error:
+            failures.append(f"{scheme}: {error}")
+    raise RegistryError(f"registry {server} is not reachable ({'; '.join(failures)})")
 
 
 def engine_trusts_plain_http(info: Mapping[str, Any], server: str) -> bool:
@@ -220,9 +239,9 @@ async def _check_registry(run: Run, hosts: list[str]) -> None:
         from app.engine.registry_ops import registry_auth
 
         auth = registry_auth(run)
-        scheme = await asyncio.to_thread(_registry_scheme, registry.server, auth.username if auth else None,
-                                         auth.password if auth else None)
-        run.output("preflight.registry", f"{registry.server} answers over {scheme.upper()}")
+        scheme, learned = await asyncio.to_thread(_registry_scheme, registry.server, auth.username if auth else None,
+                                                  auth.password if auth else None)
+        run.output("preflight.registry", f"{registry.server} over {scheme.upper()}: {learned}")
     if scheme == "https":
         return
 

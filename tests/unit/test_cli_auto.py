@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -16,6 +17,8 @@ from app.engine.registry_ops import RegistryError
 from app.engine.runner import HostsFailed, StepFailed
 from app.errors import ConfigError, ShipdeckError, UsageError
 from app.remote.errors import AuthenticationFailed, HostKeyUnknown, HostUnreachable
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_auto_alone_is_auto_deploy() -> None:
@@ -111,3 +114,38 @@ def test_mangling_hint_and_app_image_accessories() -> None:
     assert runs_app_image(Config, Accessory("reg:5000/demo/app:latest"))
     assert runs_app_image(Config, Accessory("demo/app"))
     assert not runs_app_image(Config, Accessory("redis:7"))
+
+
+def _demo(tmp_path):
+    from app.sandbox.demo_project import write_demo_project
+
+    ssh_config = tmp_path / "ssh_config"
+    ssh_config.write_text("")
+    return write_demo_project(tmp_path / "demo", hosts=["10.9.0.2", "10.9.0.3"], registry="reg.test:5000",
+                              registry_username="deployer", ssh_config=ssh_config)
+
+
+def test_secret_references_of_the_demo(tmp_path) -> None:
+    from app.config import load_config
+    from app.engine.auto import app_url, secret_references
+
+    demo = _demo(tmp_path)
+    config = load_config(config_file=str(demo / "config" / "deploy.yml"), version="v1")
+    assert set(secret_references(config)) == {"POSTGRES_PASSWORD", "KAMAL_REGISTRY_PASSWORD"}
+    assert app_url(config) is None  # the demo's proxy has no host
+
+
+def test_ci_gitlab_lists_the_projects_secrets(tmp_path) -> None:
+    demo = _demo(tmp_path)
+    result = subprocess.run([sys.executable, "-m", "app", "ci", "gitlab", "-d", "production"], cwd=demo,
+                            capture_output=True, text=True, timeout=60,
+                            env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
+    assert result.returncode == 2 and "deploy.production.yml" in result.stderr  # -d reads that destination's file
+    (demo / "config" / "deploy.production.yml").write_text("env:\n  secret:\n    - RAILS_MASTER_KEY\n")
+    result = subprocess.run([sys.executable, "-m", "app", "ci", "gitlab", "-d", "production"], cwd=demo,
+                            capture_output=True, text=True, timeout=60,
+                            env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
+    assert result.returncode == 0, result.stderr
+    for name in ("POSTGRES_PASSWORD", "KAMAL_REGISTRY_PASSWORD", "RAILS_MASTER_KEY"):
+        assert f"#   {name}" in result.stdout and f"--secrets-from-env={name}" in result.stdout
+    assert "deploy -d production" in result.stdout
