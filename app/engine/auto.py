@@ -146,6 +146,7 @@ async def preflight(run: Run, options: AutoOptions) -> list[str]:
             holder = await lock.status(run)
             if holder is not None:
                 raise lock.LockError("Deploy lock found. Run 'kamal lock help' for more information\n" + holder)
+    await report_drift(run)
     return await _check_proxies(run, options)
 
 
@@ -265,24 +266,50 @@ def app_docker_hosts(run: Run, hosts: list[str]) -> list[str]:
 
 # -- accessories -------------------------------------------------------------------------------------
 
+def _env_lines(text: str) -> dict[str, str]:
+    return {line.partition("=")[0]: line for line in text.splitlines() if "=" in line}
+
+
 async def _drift(run: Run, accessory: Accessory, host: str) -> None:
-    running = await app_docker.list_containers(run.host(host), [f"name=^{accessory.service_name}$"])
+    """A warning for each way a running accessory differs from the config (its image, each secret in its env
+    file, named without the value); nothing is rebooted."""
+    remote = run.host(host)
+    running = await app_docker.list_containers(remote, [f"name=^{accessory.service_name}$"])
     if not running:
         return
-    info = await app_docker.inspect_container(run.host(host), accessory.service_name)
+    info = await app_docker.inspect_container(remote, accessory.service_name)
     image = (info.get("Config") or {}).get("Image")
+    advice = f"not rebooted: `accessory reboot {accessory.name}` applies it"
     if image and image != accessory.image:
-        run.notice(f"accessory {accessory.name} runs {image}, the config says {accessory.image} "
-                   f"(not rebooted: run `accessory reboot {accessory.name}` to apply)", level="warning", host=host)
+        run.notice(f"accessory {accessory.name} runs {image}, the config says {accessory.image} ({advice})",
+                   level="warning", host=host)
+    booted = await remote.read_file(accessories.env_path(run.config, accessory))
+    if booted is None:
+        return
+    then, now = _env_lines(booted.decode(errors="replace")), _env_lines(accessories.env_file_content(run, accessory))
+    for name in sorted(set(then) | set(now)):
+        if then.get(name) != now.get(name):
+            run.notice(f"accessory {accessory.name}: {name} differs from the value it was booted with (a changed "
+                       f"or mangled secret? {advice})", level="warning", host=host)
 
 
-async def boot_accessories(run: Run) -> None:
-    """Boot the missing accessories (not the app-image ones, which follow the app) and report drift."""
+async def report_drift(run: Run) -> None:
     for accessory in run.config.accessories:
         if runs_app_image(run.config, accessory):
             continue
-        hosts = accessories.hosts_for(run, accessory)
-        await run.on_hosts(hosts, lambda host, a=accessory: _drift(run, a, host))
+
+        async def check(host: str, a: Accessory = accessory) -> None:
+            async with run.step("preflight.accessory", f"Running {a.name} matches the config", host=host):
+                await _drift(run, a, host)
+
+        await run.on_hosts(accessories.hosts_for(run, accessory), check)
+
+
+async def boot_accessories(run: Run) -> None:
+    """Boot the missing accessories (not the app-image ones, which follow the app)."""
+    for accessory in run.config.accessories:
+        if runs_app_image(run.config, accessory):
+            continue
         await accessories.boot_one(run, accessory)
 
 
