@@ -4,9 +4,11 @@
 
 from __future__ import annotations
 
+import http.server
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -113,3 +115,35 @@ def test_unreachable_host_is_3(loopback_sshd, tmp_path: Path) -> None:
     unreachable = auto(directory, "lock", "status")
     assert unreachable.returncode == 3, text(unreachable)
     assert "unreachable.invalid" in text(unreachable)
+
+
+class _Refusing(http.server.BaseHTTPRequestHandler):
+    """A registry that refuses every login (basic authentication)."""
+
+    def do_GET(self) -> None:
+        self.send_response(401)
+        self.send_header("Www-Authenticate", 'Basic realm="registry"')
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_registry_login_refused_is_3_before_anything_changes(loopback_sshd, tmp_path: Path) -> None:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Refusing)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        registry = f"127.0.0.1:{server.server_address[1]}"
+        directory, service = write_project(tmp_path / "p", loopback_sshd, known_hosts=loopback_sshd.known_hosts,
+                                           key=loopback_sshd.client_key,
+                                           extra={"registry": {"server": registry, "username": "deployer",
+                                                               "password": ["KAMAL_REGISTRY_PASSWORD"]}})
+        refused = auto(directory, "deploy")
+    finally:
+        server.shutdown()
+    assert refused.returncode == 3, text(refused)
+    assert f"registry {registry} refused the login for deployer" in text(refused)
+    assert "s3cret-Pa55" not in text(refused)
+    assert not Path(f"/root/.kamal/lock-{service}").exists()
