@@ -142,7 +142,7 @@ async def preflight(run: Run, options: AutoOptions) -> list[str]:
     await run.on_hosts(hosts, connect)
     await _check_registry(run, hosts)
     async with run.step("preflight.lock", "The deploy lock is free"):
-        if not run.holding_lock:
+        if not run.holding_lock and not run.options.lock_wait:  # with --lock-wait the deploy waits for it
             holder = await lock.status(run)
             if holder is not None:
                 raise lock.LockError("Deploy lock found. Run 'kamal lock help' for more information\n" + holder)

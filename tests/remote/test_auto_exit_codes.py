@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import http.server
 import os
+import signal
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -147,3 +149,36 @@ def test_registry_login_refused_is_3_before_anything_changes(loopback_sshd, tmp_
     assert f"registry {registry} refused the login for deployer" in text(refused)
     assert "s3cret-Pa55" not in text(refused)
     assert not Path(f"/root/.kamal/lock-{service}").exists()
+
+
+class _Silent(http.server.BaseHTTPRequestHandler):
+    """A registry that never answers (until the client gives up)."""
+
+    def do_GET(self) -> None:
+        time.sleep(30)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_interrupted_is_130(loopback_sshd, tmp_path: Path) -> None:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Silent)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        registry = f"127.0.0.1:{server.server_address[1]}"
+        directory, _ = write_project(tmp_path / "p", loopback_sshd, known_hosts=loopback_sshd.known_hosts,
+                                     key=loopback_sshd.client_key,
+                                     extra={"registry": {"server": registry, "username": "deployer",
+                                                         "password": ["KAMAL_REGISTRY_PASSWORD"]}})
+        env = {**os.environ, **CI, "HOME": str(directory), "PYTHONPATH": str(ROOT)}
+        process = subprocess.Popen([sys.executable, "-m", "app", "--auto", "deploy", "--version", "v1"],
+                                   cwd=directory, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, text=True)
+        time.sleep(4)  # the preflight waits for the registry
+        process.send_signal(signal.SIGTERM)
+        stdout, stderr = process.communicate(timeout=30)
+    finally:
+        server.shutdown()
+    assert process.returncode == 130, stdout + stderr
+    assert "preflight" in stdout + stderr
