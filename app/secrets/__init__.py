@@ -1,8 +1,9 @@
 """Kamal-faithful secrets: `.kamal/secrets*` files, the OS keyring and the environment.
 
 `Secrets(project_dir, secrets_path, destination, environ)` is what later layers use (env files,
-registry passwords); see `app.secrets.store` for the resolution order. Importing this package
-loads neither `keyring` nor any password-manager code.
+registry passwords); see `app.secrets.store` for the resolution order. With `--secrets-from-env`,
+pass `env_source=app.secrets.env_source.EnvSource.from_specs(specs)` to take secrets from the CI
+environment first. Importing this package loads neither `keyring` nor any password-manager code.
 """
 
 from __future__ import annotations
