@@ -11,7 +11,6 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 
 from app.errors import UsageError
 
@@ -20,13 +19,15 @@ _VALUE_FLAGS = {"--junit": "junit", "--dotenv": "dotenv", "--secrets-from-env": 
 _TOP_LEVEL = ("-V", "--shipdeck-version", "--help")
 
 
-@dataclass
 class AutoFlags:
-    enabled: bool = False
-    junit: str | None = None
-    dotenv: str | None = None
-    secrets_from_env: list[str] = field(default_factory=list)
-    allow_proxy_reboot: str | None = None  # None, "all" or "rolling"
+    """The `--auto` family as given (a plain class: `dataclasses` would slow down every start)."""
+
+    def __init__(self) -> None:
+        self.enabled = False
+        self.junit: str | None = None
+        self.dotenv: str | None = None
+        self.secrets_from_env: list[str] = []
+        self.allow_proxy_reboot: str | None = None  # None, "all" or "rolling"
 
     @property
     def any_given(self) -> bool:
