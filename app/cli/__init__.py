@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "app.config.cli",
     "app.secrets.cli",
     "app.cli.engine_commands",
+    "app.headless.cli",
     "app.sandbox.cli",
 )
 
@@ -55,6 +56,21 @@ def common_options() -> argparse.ArgumentParser:
     return common
 
 
+def _auto_help(parser: argparse.ArgumentParser) -> None:
+    """The `--auto` family for --help (they are taken out of the arguments before parsing: app.cli.auto)."""
+    group = parser.add_argument_group(
+        "CI (--auto: never prompts, never reads stdin; exit 0 done, 1 a step failed, 2 config or usage, "
+        "3 connection or authentication, 4 lock held, 5 a confirmation or --allow-* flag is needed, 130 interrupted)")
+    group.add_argument("--auto", action="store_true", help="run COMMAND (default: deploy) headless for CI")
+    group.add_argument("--junit", metavar="FILE", help="write a JUnit report (a test case per step and host)")
+    group.add_argument("--dotenv", metavar="FILE",
+                       help="write SHIPDECK_VERSION, SHIPDECK_URL and DYNAMIC_ENVIRONMENT_URL")
+    group.add_argument("--secrets-from-env", metavar="NAME[=ENVVAR]", action="append",
+                       help="take secret NAME from the environment (variable ENVVAR); repeatable")
+    group.add_argument("--allow-proxy-reboot", metavar="rolling", nargs="?", const="all",
+                       help="reboot a kamal-proxy older than Kamal's minimum (=rolling: host by host)")
+
+
 def build_parser() -> ArgumentParser:
     parser = ArgumentParser(
         prog="shipdeck",
@@ -62,6 +78,7 @@ def build_parser() -> ArgumentParser:
         "for operators, headless for CI. Reads config/deploy.yml and .kamal/ as Kamal does.",
     )
     parser.add_argument("-V", "--shipdeck-version", action="version", version=f"shipdeck {__version__}")
+    _auto_help(parser)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=ArgumentParser)
     common = common_options()
     for module_name in COMMAND_MODULES:
@@ -81,17 +98,34 @@ def _print_error(message: str) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from app.cli.auto import detach_stdin, split_auto_flags
+
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        auto, rest = split_auto_flags(sys.argv[1:] if argv is None else argv)
+    except ShipdeckError as error:
+        parser.print_usage(sys.stderr)
+        _print_error(error.message)
+        return EXIT_USAGE
+    args = parser.parse_args(rest)
+    args.auto = auto
     handler_spec = getattr(args, "handler", None)
     if handler_spec is None:
         parser.print_help()
         return EXIT_USAGE
+    if auto.enabled:
+        detach_stdin()
+        if args.command == "deploy":
+            handler_spec = "app.cli.auto:deploy"
     try:
         handler = _load_handler(handler_spec)
         return int(handler(args) or 0)
     except ShipdeckError as error:
         _print_error(error.message)
+        if auto.enabled:
+            from app.cli.exit_codes import exit_code_for
+
+            return exit_code_for(error)
         return error.exit_code
     except KeyboardInterrupt:
         sys.stderr.write("shipdeck: interrupted\n")

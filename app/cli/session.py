@@ -52,11 +52,15 @@ def options_from(args: argparse.Namespace, **overrides: Any) -> RunOptions:
     return RunOptions(**values)
 
 
+def auto_mode(args: argparse.Namespace) -> bool:
+    return bool(getattr(getattr(args, "auto", None), "enabled", False))
+
+
 def interactive(args: argparse.Namespace) -> bool:
-    """A person can answer questions: no `--confirm` flags, both ends terminals, no CI detected."""
+    """A person can answer questions: not `--auto`, no `--confirm` flags, both ends terminals, no CI detected."""
     from app.headless.prompt import interactive_terminal
 
-    return not (getattr(args, "confirm", None) or ()) and interactive_terminal()
+    return not auto_mode(args) and not (getattr(args, "confirm", None) or ()) and interactive_terminal()
 
 
 def default_confirmer(args: argparse.Namespace) -> Confirmer:
@@ -71,8 +75,14 @@ def default_confirmer(args: argparse.Namespace) -> Confirmer:
 def open_fleet(args: argparse.Namespace) -> Fleet:
     """The project's Fleet (config and secrets loaded, nothing connected). Unknown host keys are put to
     a person at the terminal; headless they stay an error naming the fingerprint."""
-    return Fleet.from_project(args.config_file, args.destination, args.version, confirmer=default_confirmer(args),
-                              confirm_host_keys=interactive(args))
+    fleet = Fleet.from_project(args.config_file, args.destination, args.version, confirmer=default_confirmer(args),
+                               confirm_host_keys=interactive(args))
+    specs = getattr(getattr(args, "auto", None), "secrets_from_env", None)
+    if specs:
+        from app.secrets.env_source import EnvSource
+
+        fleet.secrets.env_source = EnvSource.from_specs(specs)
+    return fleet
 
 
 def run_operation(args: argparse.Namespace, command: str, subcommand: str | None, operation: Operation,
@@ -82,8 +92,18 @@ def run_operation(args: argparse.Namespace, command: str, subcommand: str | None
     from app.headless.plain import PlainRenderer
 
     verbose, quiet = bool(getattr(args, "verbose", False)), bool(getattr(args, "quiet", False))
-    sinks = (PlainRenderer(verbose=verbose, quiet=quiet), KamalOutput(quiet=quiet))
     fleet = open_fleet(args)
+    if auto_mode(args):
+        from app.cli.auto_output import AutoOutput
+
+        output = AutoOutput(args.auto, fleet.config, verbose=verbose)
+        try:
+            exit_code, value = asyncio.run(_drive(fleet, command, subcommand, operation,
+                                                  options_from(args, **options), output.sinks()))
+        finally:
+            output.write_reports()
+        return exit_code
+    sinks = (PlainRenderer(verbose=verbose, quiet=quiet), KamalOutput(quiet=quiet))
     exit_code, value = asyncio.run(_drive(fleet, command, subcommand, operation, options_from(args, **options),
                                           sinks))
     if isinstance(value, InteractiveCommand):
@@ -118,6 +138,8 @@ async def _drive(fleet: Fleet, command: str, subcommand: str | None, operation: 
     if handle.exception is not None:
         raise handle.exception  # not a ShipdeckError: the CLI's last line of defence reports it
     if result.error is not None:
+        if isinstance(result.value, ShipdeckError) and result.value.exit_code == result.exit_code:
+            raise result.value  # its type tells the face more than its message (`--auto`'s exit codes)
         raise ShipdeckError(result.error, exit_code=result.exit_code)
     return result.exit_code, result.value
 

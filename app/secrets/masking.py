@@ -45,6 +45,12 @@ def mask(text: str) -> str:
     return text
 
 
+def registered() -> tuple[str, ...]:
+    """Every value `mask` hides now (longest first), e.g. for a CI system's own masking."""
+    with _lock:
+        return tuple(_ordered)
+
+
 def clear() -> None:
     """Forget every value (tests only)."""
     with _lock:
