@@ -347,8 +347,8 @@ class _Build:
                 if to_s(level) not in ("quiet", "verbose"):
                     self.fail(f"Invalid hooks_output '{to_s(level)}' for hook '{to_s(hook)}', must be one of: "
                               "quiet, verbose", ("hooks_output", hook))
-        elif isinstance(value, str) and value not in ("quiet", "verbose"):
-            self.fail(f"Invalid hooks_output '{value}', must be one of: quiet, verbose", ("hooks_output",))
+        elif isinstance(value, str) and to_s(value) not in ("quiet", "verbose"):
+            self.fail(f"Invalid hooks_output '{to_s(value)}', must be one of: quiet, verbose", ("hooks_output",))
 
 
 # ---------------------------------------------------------------- helpers shared with assembly
