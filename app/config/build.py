@@ -471,7 +471,7 @@ def _env_spec(config: object) -> EnvSpec:
         clear = {}
     else:
         clear = config
-    clear = {to_s(key): value for key, value in clear.items()}
+    clear = {key if type(key) is str else to_s(key): value for key, value in clear.items()}
     return EnvSpec.from_secret_entries(frozen(clear), [to_s(item) for item in config.get("secret") or []])  # type: ignore[arg-type]
 
 

@@ -17,22 +17,44 @@ from app import contract
 EMPTY: Mapping[str, object] = MappingProxyType({})
 
 
-def frozen(value: object) -> object:
-    """A deep read-only copy: dicts become mapping proxies, lists become tuples."""
-    if isinstance(value, dict):
-        return MappingProxyType({key: frozen(item) for key, item in value.items()})
-    if isinstance(value, list | tuple):
-        return tuple(frozen(item) for item in value)
-    return value
+_CONTAINERS = (dict, list, tuple, MappingProxyType)
 
 
-def thawed(value: object) -> object:
-    """Plain dicts and lists again (for printing)."""
+def frozen(value: object, _memo: dict[int, object] | None = None) -> object:
+    """A deep read-only copy: dicts become mapping proxies, lists become tuples.
+
+    A container met twice (a YAML alias) is copied once, so a config full of aliases stays small."""
+    if not isinstance(value, _CONTAINERS):
+        return value
+    memo = {} if _memo is None else _memo
+    known = memo.get(id(value))
+    if known is not None:
+        return known
+    if isinstance(value, dict | MappingProxyType):
+        copy = {key: item if not isinstance(item, _CONTAINERS) else frozen(item, memo)
+                for key, item in value.items()}
+        result: object = MappingProxyType(copy)
+    else:
+        result = tuple(item if not isinstance(item, _CONTAINERS) else frozen(item, memo) for item in value)
+    memo[id(value)] = result
+    return result
+
+
+def thawed(value: object, _memo: dict[int, object] | None = None) -> object:
+    """Plain dicts and lists again (for printing); a container met twice is copied once."""
+    if not isinstance(value, Mapping | tuple | list):
+        return value
+    memo = {} if _memo is None else _memo
+    known = memo.get(id(value))
+    if known is not None:
+        return known
     if isinstance(value, Mapping):
-        return {key: thawed(item) for key, item in value.items()}
-    if isinstance(value, tuple | list):
-        return [thawed(item) for item in value]
-    return value
+        result: object = {key: item if not isinstance(item, Mapping | tuple | list) else thawed(item, memo)
+                          for key, item in value.items()}
+    else:
+        result = [item if not isinstance(item, Mapping | tuple | list) else thawed(item, memo) for item in value]
+    memo[id(value)] = result
+    return result
 
 
 @dataclass(frozen=True)

@@ -185,15 +185,17 @@ class Validator:
         self.check_type(array, list)
         assert isinstance(array, list)
         for index, value in enumerate(array):
-            with self.nested(index):
-                self.check_type(value, kind)
+            if not _valid_type(value, kind):
+                with self.nested(index):
+                    self.type_error(kind)
 
     def hash_of(self, mapping: object, kind: object) -> None:
         self.check_type(mapping, dict)
         assert isinstance(mapping, dict)
         for key, value in mapping.items():
-            with self.nested(key):
-                self.check_type(value, kind)
+            if not _valid_type(value, kind):
+                with self.nested(key):
+                    self.type_error(kind)
 
     def servers(self, servers: object) -> None:
         self.check_type(servers, list)

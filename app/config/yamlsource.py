@@ -189,7 +189,12 @@ class _Builder:
                 event = parser.get_event()
                 kind = type(event)
                 if kind is ScalarEvent:
-                    value = self.scalar(event, flow_level > 0)
+                    if event.implicit[1]:  # quoted or a block scalar, untagged: a string
+                        value = event.value
+                    elif event.tag is None and not flow_level:
+                        value = tokenize(event.value)
+                    else:
+                        value = self.scalar(event, flow_level > 0)
                     if event.anchor is not None:
                         anchors[event.anchor] = value
                     merge_source = False
