@@ -8,6 +8,7 @@ them (str, int, float, bool, None), because Kamal's escaping distinguishes `nil`
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -324,7 +325,7 @@ class Builder:
 @dataclass(frozen=True)
 class Ssh:
     user: str = "root"
-    port: int | str = 22
+    port: int = 22  # `ssh.port` resolved (a service name such as `ssh` becomes its number)
     proxy: str | None = None  # jump host, always `user@host`
     proxy_command: str | None = None
     keys: tuple[str, ...] | None = None
@@ -464,9 +465,30 @@ class Config:
             return str(level) if level is not None else None
         return str(self.hooks_output) if self.hooks_output is not None else None
 
+    def ssh_hostname(self, host: str) -> str:
+        """Where SSH connects for `host` (a server entry as written); see `ssh_hostname`."""
+        return ssh_hostname(host)
+
     def path(self, relative: str) -> str:
         """A project-relative path (hooks, secrets, error pages) made absolute."""
         return os.path.join(self.project_dir, relative)
+
+
+def ssh_hostname(host: str) -> str:
+    """The address SSH connects to for a server entry, as SSHKit parses it: `127.0.0.1:1` is 127.0.0.1,
+    `deploy@web1` is web1, `[::1]:22` is ::1. Kamal's ssh options then set the port and the user, so a
+    port or user written in the entry is ignored (Kamal connects to 127.0.0.1 on `ssh.port`)."""
+    if ":" not in host and "@" not in host:
+        return host
+    if "@" not in host and "[" not in host and "]" not in host:
+        return host.split(":")[0]
+    if re.search(r"@.*:\d+", host):
+        return re.split(r"[:@]", host)[1]
+    if re.search(r"[a-fA-F0-9:]+:\d+", host):
+        return ":".join(re.sub(r"[\[\]]", "", host).split(":")[:-1])
+    if "@" in host and ":" not in host:
+        return host.split("@")[-1]
+    return host
 
 
 def _unique(items) -> tuple[str, ...]:

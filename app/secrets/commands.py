@@ -26,8 +26,11 @@ def _puts(line: str) -> str:
 
 
 def print_secrets(args: argparse.Namespace) -> int:
-    secrets_path = secrets_path_for(args.config_file, args.destination)
-    secrets = Secrets(Path.cwd(), secrets_path, args.destination)
+    # Like `kamal secrets print`, which loads (and so validates) the whole config first.
+    from app.config import load_config
+
+    config = load_config(config_file=args.config_file, destination=args.destination, version=args.version)
+    secrets = Secrets(Path.cwd(), config.secrets_path, args.destination)
     lines = []
     for key, value in secrets.file_values().items():
         shown = value if args.reveal else (masking.MASK if value else "")

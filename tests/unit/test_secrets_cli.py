@@ -13,11 +13,16 @@ from app import cli
 from app.secrets import masking, writer
 
 
+# `secrets print` loads (and validates) the whole config first, as `kamal secrets print` does.
+VALID_DEPLOY = ("service: app\nimage: app/app\nservers: [192.0.2.1]\nregistry: {username: u, password: p}\n"
+                "builder: {arch: amd64}\n")
+
+
 @pytest.fixture
 def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.chdir(tmp_path)
     (tmp_path / "config").mkdir()
-    (tmp_path / "config" / "deploy.yml").write_text("service: app\nimage: app/app\n")
+    (tmp_path / "config" / "deploy.yml").write_text(VALID_DEPLOY)
     (tmp_path / ".kamal").mkdir()
     masking.clear()
     return tmp_path
@@ -36,7 +41,7 @@ def test_print_masks_by_default_and_reveals_like_kamal(project: Path, capsys) ->
 
 
 def test_print_reads_secrets_path_and_destination_from_the_config(project: Path, capsys) -> None:
-    (project / "config" / "deploy.yml").write_text("service: app\nsecrets_path: sec/s\n")
+    (project / "config" / "deploy.yml").write_text(VALID_DEPLOY + "secrets_path: sec/s\n")
     (project / "config" / "deploy.prod.yml").write_text("servers: [1.1.1.1]\n")
     (project / "sec").mkdir()
     (project / "sec" / "s-common").write_text("C=1\n")
