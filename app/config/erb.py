@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+import sys
 from collections.abc import Callable, Mapping, MutableMapping
 from dataclasses import dataclass, field
 
@@ -125,8 +126,10 @@ def _tokenize(template: str, file: str) -> list[_Token]:
             position = match.end()
             continue
         close = template.find("%>", match.end())
-        if close < 0:
-            raise ConfigError("ERB tag `<%` is never closed with `%>`", file=file, line=line_at(match.start()))
+        if close < 0:  # Ruby's ERB drops the opening marker and keeps the rest as text
+            text += template[match.end():]
+            flush()
+            return tokens
         body = template[match.end():close]
         trim_next_newline = body.endswith("-")
         if trim_next_newline:
@@ -367,12 +370,14 @@ class _Renderer:
 def _shell(cwd: str | None, environ: Mapping[str, str], file: str, line: Callable[[], int]) -> Callable[[str], str]:
     def run(command: str) -> str:
         try:
-            result = subprocess.run(["/bin/sh", "-c", command], cwd=cwd, env=dict(environ), stdout=subprocess.PIPE,
+            result = subprocess.run(["/bin/sh", "-c", command], cwd=cwd, env=dict(environ), capture_output=True,
                                     stdin=subprocess.DEVNULL, check=False)
         except OSError as error:
             raise ConfigError(f"shell-out failed: {error.strerror}", file=file, line=line()) from None
         if result.returncode == 127:
             raise ConfigError(f"shell-out `{command}`: command not found", file=file, line=line())
+        if result.stderr:  # the command's own messages, as Ruby lets them through
+            sys.stderr.write(result.stderr.decode("utf-8", errors="replace"))
         return result.stdout.decode("utf-8", errors="replace")
 
     return run

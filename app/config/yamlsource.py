@@ -134,7 +134,10 @@ class _Builder:
         if tag is None:
             if in_flow and "?" in value:
                 self.question_mark_in_flow(event)
-            return tokenize(value)
+            try:
+                return tokenize(value)
+            except RubyConversionError as error:
+                self.fail(str(error), event.start_mark)
         if tag == _STR_TAG:
             return value
         if tag in _FLOAT_TAGS:
@@ -150,7 +153,10 @@ class _Builder:
             return value
         if tag in _REFUSED_TAGS or _CLASS_TAG.match(tag):
             self.refuse_tag(tag, event.start_mark)
-        return tokenize(value)  # Psych ignores other tags: `!!int 1:20` is 4800, `!foo 1` is 1
+        try:
+            return tokenize(value)  # Psych ignores other tags: `!!int 1:20` is 4800, `!foo 1` is 1
+        except RubyConversionError as error:
+            self.fail(str(error), event.start_mark)
 
     def collection_tag(self, tag: str | None, mark: yaml.Mark) -> None:
         if tag is None or tag in ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"):
@@ -192,7 +198,10 @@ class _Builder:
                     if event.implicit[1]:  # quoted or a block scalar, untagged: a string
                         value = event.value
                     elif event.tag is None and not flow_level:
-                        value = tokenize(event.value)
+                        try:
+                            value = tokenize(event.value)
+                        except RubyConversionError as error:  # `.e+5`: Psych calls Float() and fails
+                            self.fail(str(error), event.start_mark)
                     else:
                         value = self.scalar(event, flow_level > 0)
                     if event.anchor is not None:
@@ -303,6 +312,8 @@ def load(text: str, file: str, line_of: Callable[[int], int] | None = None) -> o
         value = builder.build()
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
+        if error.context_mark is not None and "flow" in (error.context or ""):
+            mark = error.context_mark  # an unclosed [ or {: the line that opened it, as Psych reports
         line = (line_of(mark.line) if line_of else mark.line + 1) if mark else None
         problem = " ".join(part for part in (error.problem, _context(error)) if part)
         raise ConfigError(f"YAML syntax error: {problem}", file=file, line=line) from None

@@ -77,8 +77,16 @@ def test_unbalanced_blocks_are_errors() -> None:
         render("<% if ENV['A'] %>x", file="f", environ={})
     with pytest.raises(ConfigError, match="f:2: ERB `end` without"):
         render("x\n<% end %>", file="f", environ={})
-    with pytest.raises(ConfigError, match="f:1: ERB tag `<%` is never closed"):
-        render("<%= ENV['A']", file="f", environ={})
+
+
+@pytest.mark.parametrize(("template", "rendered"), [
+    ("a: <%= ENV['A'] here\nb: 1\n", "a:  ENV['A'] here\nb: 1\n"),
+    ("a: <% code\n", "a:  code\n"),
+    ("a: <%# note", "a:  note"),
+    ("a: <%= 1 %> then <%= 2", "a: 1 then  2"),
+])
+def test_an_unclosed_tag_is_text_without_its_marker_as_in_ruby(template: str, rendered: str) -> None:
+    assert _render(template) == rendered
 
 
 def test_line_map_points_rendered_lines_at_template_lines() -> None:

@@ -12,7 +12,6 @@ import pytest
 from app import cli
 from app.secrets import masking, writer
 
-
 # `secrets print` loads (and validates) the whole config first, as `kamal secrets print` does.
 VALID_DEPLOY = ("service: app\nimage: app/app\nservers: [192.0.2.1]\nregistry: {username: u, password: p}\n"
                 "builder: {arch: amd64}\n")
