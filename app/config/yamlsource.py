@@ -115,6 +115,7 @@ class _Builder:
         self.text = text
         self.file = file
         self.line_of = line_of
+        self.max_depth = 0
 
     def line(self, mark: yaml.Mark | None) -> int:
         if mark is None:
@@ -218,6 +219,7 @@ class _Builder:
                     if event.anchor is not None:
                         anchors[event.anchor] = container
                     open_ids.add(id(container))
+                    self.max_depth = max(self.max_depth, len(stack) + 1)
                     flow = bool(event.flow_style)
                     flow_level += flow
                     stack.append(_Open(container, mapping, flow))
@@ -323,8 +325,10 @@ def load(text: str, file: str, line_of: Callable[[int], int] | None = None) -> o
         raise ConfigError(f"YAML syntax error: {error.reason}", file=file, line=line) from None
     except yaml.YAMLError as error:
         raise ConfigError(f"YAML error: {error}", file=file) from None
-    if isinstance(value, dict) and sys.getrecursionlimit() < 10_000:
-        sys.setrecursionlimit(10_000)  # room for the recursive walks over a config nested MAX_DEPTH deep
+    if builder.max_depth > 100 and sys.getrecursionlimit() < 10_000:
+        # Room for the recursive walks (copies, output) over a config nested up to MAX_DEPTH deep; pure-Python
+        # recursion costs no C stack since Python 3.11, so this limit is safe.
+        sys.setrecursionlimit(10_000)
     return value
 
 
