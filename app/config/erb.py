@@ -216,6 +216,8 @@ class _Structure:
                               line=line) from None
         except RubyError as error:
             raise ConfigError(f"{error} in ERB `{_shown(code)}`", file=self.file, line=line) from None
+        except RecursionError:
+            raise ConfigError(f"ERB `{_shown(code)}` is nested too deeply", file=self.file, line=line) from None
 
     def add(self, token: _Token) -> None:
         if token.kind == "text":
@@ -326,6 +328,8 @@ class _Renderer:
             raise ConfigError(str(error), file=self.file, line=line) from None
         except Unsupported as error:
             raise ConfigError(f"unsupported ERB: {error.detail}", file=self.file, line=line) from None
+        except RecursionError:
+            raise ConfigError("an ERB expression nested too deeply", file=self.file, line=line) from None
         for placeholder in set(self.scope.unknowns) - known:
             self.unknown_lines[placeholder] = line
         return value
