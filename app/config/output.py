@@ -36,7 +36,11 @@ def plain(value: object) -> object:
 
 
 def plain_key(key: object) -> object:
-    return str(key) if isinstance(key, Symbol) else key
+    if isinstance(key, Symbol):
+        return str(key)
+    if isinstance(key, datetime.date):
+        return key.isoformat()  # JSON keys are strings, numbers, booleans or null
+    return key
 
 
 def _symbols(mapping: Mapping[str, object]) -> dict[object, object]:

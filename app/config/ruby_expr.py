@@ -911,28 +911,25 @@ def compile_statement(code: str, required: set[str], load_dotenv: DotenvLoader) 
 
 
 def _arguments(code: str) -> list[str]:
-    """Top-level comma-separated arguments."""
-    if not code.strip():
-        return []
-    parts = split_statements(code.replace(",", ";")) if '"' not in code and "'" not in code else None
-    if parts is not None:
-        return parts
+    """Top-level comma-separated arguments (commas inside strings and brackets do not count)."""
     found: list[str] = []
     current: list[str] = []
+    depth = 0
     quote: str | None = None
     for char in code:
         if quote:
-            current.append(char)
             if char == quote:
                 quote = None
-        elif char in "\"'":
+        elif char in "\"'`":
             quote = char
-            current.append(char)
-        elif char == ",":
+        elif char in "([{":
+            depth += 1
+        elif char in ")]}":
+            depth -= 1
+        elif char == "," and depth == 0:
             found.append("".join(current))
             current = []
-        else:
-            current.append(char)
+            continue
+        current.append(char)
     found.append("".join(current))
     return [part for part in found if part.strip()]
-

@@ -57,7 +57,8 @@ SCALARS = st.sampled_from([
 ])
 KEYS = st.sampled_from(["service", "image", "servers", "registry", "builder", "env", "proxy", "ssh", "accessories",
                         "<<", ":arch", "x-a", "arch", "clear", "secret", "hosts", "port", "logging", "options",
-                        "labels", "web", "volumes", "aliases", "boot", "sshkit", "hooks_output"])
+                        "labels", "web", "volumes", "aliases", "boot", "sshkit", "hooks_output", "2024-01-01",
+                        "1", "true", "~"])
 
 
 @st.composite
@@ -77,13 +78,10 @@ def yaml_texts(draw: st.DrawFn) -> str:
     return "\n".join(lines) + draw(st.sampled_from(["", "\n"]))
 
 
-VALUES = st.recursive(
-    st.none() | st.booleans() | st.integers(-2**70, 2**70) | st.floats() | st.text(max_size=12)
-    | st.sampled_from(["web", "amd64", "192.0.2.1", "KAMAL_REGISTRY_PASSWORD", "quiet", "ssl", "host", "<<"]),
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(KEYS | st.text(max_size=6), children,
-                                                                      max_size=4),
-    max_leaves=20,
-)
+LEAVES = (st.none() | st.booleans() | st.integers(-2**70, 2**70) | st.floats() | st.text(max_size=12)
+          | st.sampled_from(["web", "amd64", "192.0.2.1", "KAMAL_REGISTRY_PASSWORD", "quiet", "ssl", "host", "<<"]))
+VALUES = st.deferred(lambda: LEAVES | st.lists(VALUES, max_size=4)
+                     | st.dictionaries(KEYS | st.text(max_size=6), VALUES, max_size=4))
 
 
 SCALAR_VALUES = (st.none() | st.booleans() | st.integers(-5, 70000) | st.floats(allow_nan=False, width=32)

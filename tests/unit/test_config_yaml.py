@@ -67,7 +67,7 @@ def test_line_mapping_through_a_render() -> None:
 
 @pytest.mark.parametrize(("text", "line"), [
     ("service: a\nservers:\n  - h1\n - h2\n", 4),
-    ("service: a\nimage: [unclosed\nother: 1\n", 3),
+    ("service: a\nimage: [unclosed\nother: 1\n", 2),  # the line that opened it, as Psych reports
     ("a: 1\n\tb: 2\n", 2),
     ('a: "unterminated\n', 2),
 ])
