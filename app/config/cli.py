@@ -1,4 +1,4 @@
-"""Arguments of the `shipdeck config` command (imports nothing heavy)."""
+"""Arguments of the `shipdeck config` and `shipdeck init` commands (imports nothing heavy)."""
 
 from __future__ import annotations
 

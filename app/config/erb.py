@@ -30,6 +30,7 @@ from app.config.ruby_expr import (
     ruby_to_s,
     split_statements,
 )
+from app.config.ruby_values import UNKNOWABLE_CONSTANTS
 from app.errors import ConfigError
 from app.rubyish import truthy
 
@@ -60,8 +61,13 @@ class Rendered:
         if not self.unknowns or not any(placeholder in self.text for placeholder in self.unknowns):
             return
         pending = [value]
+        seen: set[int] = set()  # aliases share containers: visit each once
         while pending:
             item = pending.pop()
+            if isinstance(item, dict | list):
+                if id(item) in seen:
+                    continue
+                seen.add(id(item))
             if isinstance(item, dict):
                 pending.extend(item.keys())
                 pending.extend(item.values())
@@ -70,8 +76,6 @@ class Rendered:
             elif isinstance(item, str):
                 for placeholder, (name, line) in self.unknowns.items():
                     if placeholder in item:
-                        from app.config.ruby_expr import UNKNOWABLE_CONSTANTS
-
                         raise ConfigError(f"{name} is {UNKNOWABLE_CONSTANTS[name]}, which shipdeck cannot know; "
                                           "it may only appear where YAML ignores it (a comment)",
                                           file=self.file, line=line)
