@@ -40,14 +40,30 @@ def to_s(value: object) -> str:
     if value is False:
         return "false"
     if isinstance(value, float):
-        if math.isinf(value):
-            return "Infinity" if value > 0 else "-Infinity"
-        if math.isnan(value):
-            return "NaN"
-        return repr(value)
+        return float_to_s(value)
     if isinstance(value, datetime.datetime):
+        if value.tzinfo is None:
+            value = value.astimezone()  # a Ruby Time in the local zone
+        elif value.tzinfo is datetime.UTC:
+            return value.strftime("%Y-%m-%d %H:%M:%S UTC")
         return value.strftime("%Y-%m-%d %H:%M:%S %z")
     return str(value)
+
+
+def float_to_s(value: float) -> str:
+    """Ruby's `Float#to_s`: the shortest repr, with `.0` in the mantissa (`5.0e-05`, `1.0e+16`, `1.0`).
+
+    Ruby switches to exponent notation where Python's repr does (below 1e-4, from 1e16), so only the
+    mantissa differs: Python writes `5e-05` and `1e+16`."""
+    if math.isinf(value):
+        return "Infinity" if value > 0 else "-Infinity"
+    if math.isnan(value):
+        return "NaN"
+    text = repr(value)
+    mantissa, exponent, power = text.partition("e")
+    if exponent and "." not in mantissa:
+        return f"{mantissa}.0e{power}"
+    return text
 
 
 def is_string_like(value: object) -> bool:

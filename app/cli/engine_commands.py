@@ -65,7 +65,7 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
     _add(subparsers, common, "details", "Show the proxy, app and accessory containers on every host", "main")
     _add(subparsers, common, "audit", "Show the last lines of each host's audit log", "main")
     version = subparsers.add_parser("version", help="Show the shipdeck version")
-    version.set_defaults(handler=f"{COMMANDS}.main:version")
+    version.set_defaults(handler="app.version:show")
 
     # -- app ------------------------------------------------------------------------------------
     app = _group(subparsers, "app", "Manage the app containers")

@@ -9,10 +9,21 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
-from app.config.model import Config
+if TYPE_CHECKING:
+    from app.config.model import Config
 
 __all__ = ["Config", "load_config"]
+
+
+def __getattr__(name: str) -> object:
+    # `Config` is imported on first use so that `import app.config` (every CLI start) stays cheap.
+    if name == "Config":
+        from app.config.model import Config
+
+        return Config
+    raise AttributeError(name)
 
 
 def load_config(config_file: str = "config/deploy.yml", destination: str | None = None,
@@ -21,7 +32,9 @@ def load_config(config_file: str = "config/deploy.yml", destination: str | None 
     """Load and validate a Kamal config; raises `app.errors.ConfigError` (exit 2) on bad input.
 
     `cwd` is the project directory (Kamal's working directory: relative paths, ERB shell-outs, git
-    and hooks are resolved there); `environ` is the environment ERB sees (default: os.environ).
+    and hooks are resolved there); `environ` is the environment ERB sees (default: os.environ). As in
+    Kamal, whose ERB runs in its own process, what the ERB sets in ENV (`Dotenv.load`, `ENV["X"] = ...`)
+    is then set in os.environ too, where the secrets files see it, unless `environ` is given.
     """
     from app.config.build import build_config
     from app.config.loader import load_raw
@@ -29,11 +42,14 @@ def load_config(config_file: str = "config/deploy.yml", destination: str | None 
 
     cwd = os.path.abspath(cwd or os.getcwd())
     env = dict(os.environ if environ is None else environ)
-    if destination:
+    if destination is not None:
         env["KAMAL_DESTINATION"] = destination
     else:
         env.pop("KAMAL_DESTINATION", None)
-    raw, files = load_raw(config_file, destination, cwd=cwd, environ=env)
+    raw, files, env_changes = load_raw(config_file, destination, cwd=cwd, environ=env)
+    if environ is None:
+        os.environ.update(env_changes)
+    env.update(env_changes)
     builder = raw.get("builder")
     context_set = isinstance(builder, dict) and builder.get("context") is not None
     info = resolve_version(version, cwd=cwd, environ=env, builder_context_set=context_set)

@@ -121,6 +121,7 @@ class _Build:
         self.ensure_local_registry_remote_builder_has_ssh_url()
         self.ensure_no_conflicting_proxy_runs(roles, accessories)
         self.ensure_valid_hooks_output()
+        self.ensure_ssh_port_usable()
         return {"roles": roles, "accessories": accessories}
 
     # -- servers and roles
@@ -347,8 +348,38 @@ class _Build:
                 if to_s(level) not in ("quiet", "verbose"):
                     self.fail(f"Invalid hooks_output '{to_s(level)}' for hook '{to_s(hook)}', must be one of: "
                               "quiet, verbose", ("hooks_output", hook))
-        elif isinstance(value, str) and value not in ("quiet", "verbose"):
-            self.fail(f"Invalid hooks_output '{value}', must be one of: quiet, verbose", ("hooks_output",))
+        elif isinstance(value, str) and to_s(value) not in ("quiet", "verbose"):
+            self.fail(f"Invalid hooks_output '{to_s(value)}', must be one of: quiet, verbose", ("hooks_output",))
+
+
+    def ensure_ssh_port_usable(self) -> None:
+        """Not a Kamal check: Kamal accepts any string here and fails only when it connects (Net::SSH asks
+        getaddrinfo for the service), so a port that cannot work is refused now, before anything runs."""
+        ssh = self.get("ssh")
+        if not isinstance(ssh, dict) or "port" not in ssh:
+            return
+        if ssh_port(ssh["port"]) is None:
+            self.fail(f"ssh/port: {to_s(ssh['port'])!r} is neither a port number (1-65535) nor a service name "
+                      "known to this machine (Kamal fails on it when it connects)", ("ssh", "port"))
+
+
+def ssh_port(value: object) -> int | None:
+    """The TCP port Net::SSH connects to for `ssh.port`: a number, or a service name (`ssh`), else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if 0 < value < 65536 else None
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    if text.isascii() and text.isdigit():
+        return int(text) if 0 < int(text) < 65536 else None
+    try:
+        import socket
+
+        return socket.getservbyname(text, "tcp")
+    except (OSError, UnicodeError, ValueError):
+        return None
 
 
 # ---------------------------------------------------------------- helpers shared with assembly
@@ -471,7 +502,7 @@ def _env_spec(config: object) -> EnvSpec:
         clear = {}
     else:
         clear = config
-    clear = {to_s(key): value for key, value in clear.items()}
+    clear = {key if type(key) is str else to_s(key): value for key, value in clear.items()}
     return EnvSpec.from_secret_entries(frozen(clear), [to_s(item) for item in config.get("secret") or []])  # type: ignore[arg-type]
 
 
@@ -643,7 +674,7 @@ def _ssh(config: Mapping[str, object]) -> Ssh:
     ssh_config = config.get("config")
     return Ssh(
         user=to_s(config.get("user", "root")),
-        port=config.get("port", 22),  # type: ignore[arg-type]
+        port=ssh_port(config.get("port", 22)) or 22,
         proxy=proxy_text,
         proxy_command=config.get("proxy_command") if proxy is None else None,  # type: ignore[arg-type]
         keys=tuple(to_s(key) for key in config["keys"]) if isinstance(config.get("keys"), list) else None,  # type: ignore[union-attr]

@@ -1,11 +1,11 @@
-"""The part of ERB that real Kamal configs use, rendered the way Ruby's `ERB.new(t, trim_mode: "-")` does.
+"""ERB as Kamal renders deploy.yml (`ERB.new(template, trim_mode: "-").result`), for the Ruby real configs use.
 
-Supported: `<%= expr %>`, `<% if/elsif/else/unless/end %>`, `<%# comments %>`, `<%%` escapes and the
-`<%-`/`-%>` trim markers. An expression is built from `ENV["X"]`, `ENV.fetch("X"[, "default"])`,
-`ENV.key?("X")`, string/integer/nil/true/false literals, `%x(...)` or backtick shell-outs (run locally
-with /bin/sh, as Ruby does), `==`, `!=`, `!`, `&&`, `||`, parentheses and a few string methods
-(`strip`, `chomp`, `to_s`, `downcase`, `upcase`, `present?`, `blank?`, `nil?`, `empty?`, `presence`).
-Anything else is refused with `file:line`, rather than half-evaluated.
+Tags: `<%= expr %>`, `<% code %>`, `<%# comment %>`, `<%%` for a literal `<%`, and the `<%-`/`-%>` trim
+markers. Code: `if/elsif/else/unless/end`, `LIST.each do |x|` (and `each_with_index`, `for x in LIST`)
+... `end`, local variables, `ENV["X"] = ...`, `require "dotenv"` with `Dotenv.load(...)`, and the
+expressions of `app.config.ruby_expr`. Anything else is refused with `file:line` rather than
+half-evaluated. Like Ruby, ERB inside YAML comments runs too (so `kamal init`'s commented
+`RUBY_VERSION: <%= ENV["RBENV_VERSION"] || ... %>` line renders, and a `Rails...` line fails in both).
 
 Rendering also returns, for each line of the output, the template line it came from, so that YAML
 errors and validation errors point at the line the operator wrote.
@@ -13,17 +13,30 @@ errors and validation errors point at the line the operator wrote.
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
-from collections.abc import Callable, Mapping
+import sys
+from collections.abc import Callable, Mapping, MutableMapping
 from dataclasses import dataclass, field
 
+from app.config.ruby_expr import (
+    Expr,
+    RubyError,
+    Scope,
+    Unsupported,
+    compile_expression,
+    compile_statement,
+    ruby_to_s,
+    split_statements,
+)
+from app.config.ruby_values import UNKNOWABLE_CONSTANTS
 from app.errors import ConfigError
-from app.rubyish import blank, to_s, truthy
+from app.rubyish import truthy
 
 SUPPORTED = (
-    "shipdeck's ERB understands ENV[...], ENV.fetch(...), if/elsif/else/unless/end on them, "
-    "and %x(...) or backtick shell-outs"
+    "shipdeck evaluates ENV lookups, string literals and interpolation, ||, &&, ==, ?:, if/unless, each loops, "
+    "local variables, Dotenv.load, a few String and Array methods, and %x(...) or backtick shell-outs"
 )
 
 
@@ -31,11 +44,41 @@ SUPPORTED = (
 class Rendered:
     text: str
     origins: list[int]  # origins[i] = template line (1-based) of rendered line i (0-based)
+    mapped: bool = True  # False when the text is the template itself (no ERB): lines map one to one
+    unknowns: dict[str, tuple[str, int]] = field(default_factory=dict)  # placeholder -> (constant, line)
+    env_changes: dict[str, str] = field(default_factory=dict)  # ENV set by the template (Dotenv.load, ENV[]=)
+    file: str = ""
 
     def line_of(self, rendered_line: int) -> int:
+        if not self.mapped:
+            return rendered_line + 1
         if not self.origins:
             return 1
         return self.origins[min(rendered_line, len(self.origins) - 1)]
+
+    def check_unknowns(self, value: object) -> None:
+        """Refuse a value of the Ruby that runs Kamal (RUBY_VERSION) that reached the parsed YAML."""
+        if not self.unknowns or not any(placeholder in self.text for placeholder in self.unknowns):
+            return
+        pending = [value]
+        seen: set[int] = set()  # aliases share containers: visit each once
+        while pending:
+            item = pending.pop()
+            if isinstance(item, dict | list):
+                if id(item) in seen:
+                    continue
+                seen.add(id(item))
+            if isinstance(item, dict):
+                pending.extend(item.keys())
+                pending.extend(item.values())
+            elif isinstance(item, list):
+                pending.extend(item)
+            elif isinstance(item, str):
+                for placeholder, (name, line) in self.unknowns.items():
+                    if placeholder in item:
+                        raise ConfigError(f"{name} is {UNKNOWABLE_CONSTANTS[name]}, which shipdeck cannot know; "
+                                          "it may only appear where YAML ignores it (a comment)",
+                                          file=self.file, line=line)
 
 
 # ---------------------------------------------------------------- template tokens
@@ -60,7 +103,7 @@ def _tokenize(template: str, file: str) -> list[_Token]:
     def line_at(offset: int) -> int:
         return template.count("\n", 0, offset) + 1
 
-    def flush(end: int) -> None:
+    def flush() -> None:
         nonlocal text
         if text:
             tokens.append(_Token("text", text, line_at(text_start)))
@@ -79,7 +122,7 @@ def _tokenize(template: str, file: str) -> list[_Token]:
             text_start = position
         text += template[position:chunk_end]
         if not match:
-            flush(len(template))
+            flush()
             return tokens
         marker = match.group(1)
         if marker == "%":  # `<%%` is a literal `<%`
@@ -87,8 +130,10 @@ def _tokenize(template: str, file: str) -> list[_Token]:
             position = match.end()
             continue
         close = template.find("%>", match.end())
-        if close < 0:
-            raise ConfigError("ERB tag `<%` is never closed with `%>`", file=file, line=line_at(match.start()))
+        if close < 0:  # Ruby's ERB drops the opening marker and keeps the rest as text
+            text += template[match.end():]
+            flush()
+            return tokens
         body = template[match.end():close]
         trim_next_newline = body.endswith("-")
         if trim_next_newline:
@@ -100,283 +145,13 @@ def _tokenize(template: str, file: str) -> list[_Token]:
             at_line_start = bool(newline) or text_start == 0 or template[text_start - 1] == "\n"
             if at_line_start and candidate.strip(" \t") == "":
                 text = head + newline
-        flush(match.start())
+        flush()
         line = line_at(match.start())
-        if marker == "#":
-            pass
-        elif marker == "=":
+        if marker == "=":
             tokens.append(_Token("expr", body, line))
-        else:
+        elif marker != "#":
             tokens.append(_Token("code", body, line))
         position = close + 2
-
-
-# ---------------------------------------------------------------- Ruby expression subset
-
-@dataclass
-class _Lexeme:
-    kind: str  # "str", "int", "name", "op", "shell"
-    value: str
-
-
-_OPERATORS = ("==", "!=", "&&", "||", "!", "(", ")", "[", "]", ".", ",")
-_SHELL_CLOSERS = {"(": ")", "{": "}", "[": "]", "<": ">"}
-
-
-class _Unsupported(Exception):
-    pass
-
-
-def _lex(code: str) -> list[_Lexeme]:
-    lexemes: list[_Lexeme] = []
-    index = 0
-    while index < len(code):
-        char = code[index]
-        if char.isspace():
-            index += 1
-        elif code.startswith("%x", index):
-            body, index = _delimited_shell(code, index + 2)
-            lexemes.append(_Lexeme("shell", body))
-        elif char == "`":
-            end = code.find("`", index + 1)
-            if end < 0:
-                raise _Unsupported
-            lexemes.append(_Lexeme("shell", _no_interpolation(code[index + 1:end])))
-            index = end + 1
-        elif char in "\"'":
-            value, index = _string_literal(code, index)
-            lexemes.append(_Lexeme("str", value))
-        elif char.isdigit():
-            match = re.match(r"\d[\d_]*", code[index:])
-            lexemes.append(_Lexeme("int", match.group().replace("_", "")))
-            index += match.end()
-        elif char.isalpha() or char == "_":
-            match = re.match(r"[A-Za-z_]\w*[?!]?", code[index:])
-            lexemes.append(_Lexeme("name", match.group()))
-            index += match.end()
-        else:
-            for operator in _OPERATORS:
-                if code.startswith(operator, index):
-                    lexemes.append(_Lexeme("op", operator))
-                    index += len(operator)
-                    break
-            else:
-                raise _Unsupported
-    return lexemes
-
-
-def _no_interpolation(text: str) -> str:
-    if "#{" in text:
-        raise _Unsupported
-    return text
-
-
-def _delimited_shell(code: str, index: int) -> tuple[str, int]:
-    if index >= len(code):
-        raise _Unsupported
-    opener = code[index]
-    closer = _SHELL_CLOSERS.get(opener, opener)
-    if opener.isalnum() or opener.isspace():
-        raise _Unsupported
-    depth = 1
-    position = index + 1
-    while position < len(code):
-        char = code[position]
-        if char == "\\":
-            position += 2
-            continue
-        if char == closer:
-            depth -= 1
-            if depth == 0:
-                return _no_interpolation(code[index + 1:position]), position + 1
-        elif char == opener and closer != opener:
-            depth += 1
-        position += 1
-    raise _Unsupported
-
-
-_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "0": "\0", "s": " ", "e": "\x1b", "a": "\a", "b": "\b",
-            "f": "\f", "v": "\v"}
-
-
-def _string_literal(code: str, index: int) -> tuple[str, int]:
-    quote = code[index]
-    out: list[str] = []
-    position = index + 1
-    while position < len(code):
-        char = code[position]
-        if char == quote:
-            return "".join(out), position + 1
-        if char == "\\" and position + 1 < len(code):
-            escaped = code[position + 1]
-            if quote == "'":
-                out.append(escaped if escaped in "\\'" else "\\" + escaped)
-            else:
-                out.append(_ESCAPES.get(escaped, escaped))
-            position += 2
-            continue
-        if quote == '"' and code.startswith("#{", position):
-            raise _Unsupported
-        out.append(char)
-        position += 1
-    raise _Unsupported
-
-
-# An expression is compiled to a closure taking the evaluation context.
-_Expr = Callable[["_Context"], object]
-
-_STRING_METHODS: dict[str, Callable[[object], object]] = {
-    "to_s": lambda value: to_s(value),
-    "strip": lambda value: _str_only(value, "strip").strip(" \t\n\v\f\r\0"),
-    "chomp": lambda value: _chomp(_str_only(value, "chomp")),
-    "downcase": lambda value: _str_only(value, "downcase").lower(),
-    "upcase": lambda value: _str_only(value, "upcase").upper(),
-    "empty?": lambda value: _str_only(value, "empty?") == "",
-    "nil?": lambda value: value is None,
-    "blank?": lambda value: blank(value),
-    "present?": lambda value: not blank(value),
-    "presence": lambda value: None if blank(value) else value,
-}
-
-
-class _NoMethod(Exception):
-    def __init__(self, method: str, value: object) -> None:
-        super().__init__(f"undefined method '{method}' for {'nil' if value is None else type(value).__name__}")
-
-
-def _str_only(value: object, method: str) -> str:
-    if not isinstance(value, str):
-        raise _NoMethod(method, value)
-    return value
-
-
-def _chomp(text: str) -> str:
-    for ending in ("\r\n", "\n", "\r"):
-        if text.endswith(ending):
-            return text[: -len(ending)]
-    return text
-
-
-class _Parser:
-    def __init__(self, lexemes: list[_Lexeme]) -> None:
-        self.lexemes = lexemes
-        self.index = 0
-
-    def peek(self, kind: str | None = None, value: str | None = None) -> bool:
-        if self.index >= len(self.lexemes):
-            return False
-        lexeme = self.lexemes[self.index]
-        return (kind is None or lexeme.kind == kind) and (value is None or lexeme.value == value)
-
-    def take(self, kind: str, value: str | None = None) -> _Lexeme:
-        if not self.peek(kind, value):
-            raise _Unsupported
-        self.index += 1
-        return self.lexemes[self.index - 1]
-
-    def parse(self) -> _Expr:
-        expression = self.or_expr()
-        if self.index != len(self.lexemes):
-            raise _Unsupported
-        return expression
-
-    def or_expr(self) -> _Expr:
-        left = self.and_expr()
-        while self.peek("op", "||"):
-            self.index += 1
-            right = self.and_expr()
-            left = (lambda a, b: lambda ctx: a(ctx) if truthy(a(ctx)) else b(ctx))(left, right)
-        return left
-
-    def and_expr(self) -> _Expr:
-        left = self.not_expr()
-        while self.peek("op", "&&"):
-            self.index += 1
-            right = self.not_expr()
-            left = (lambda a, b: lambda ctx: b(ctx) if truthy(value := a(ctx)) else value)(left, right)
-        return left
-
-    def not_expr(self) -> _Expr:
-        if self.peek("op", "!"):
-            self.index += 1
-            inner = self.not_expr()
-            return lambda ctx: not truthy(inner(ctx))
-        return self.comparison()
-
-    def comparison(self) -> _Expr:
-        left = self.postfix()
-        for operator in ("==", "!="):
-            if self.peek("op", operator):
-                self.index += 1
-                right = self.postfix()
-                if operator == "==":
-                    return lambda ctx: left(ctx) == right(ctx)
-                return lambda ctx: left(ctx) != right(ctx)
-        return left
-
-    def postfix(self) -> _Expr:
-        expression = self.primary()
-        while self.peek("op", "."):
-            self.index += 1
-            name = self.take("name").value
-            method = _STRING_METHODS.get(name)
-            if method is None:
-                raise _Unsupported
-            expression = (lambda inner, call: lambda ctx: call(inner(ctx)))(expression, method)
-        return expression
-
-    def primary(self) -> _Expr:
-        if self.peek("op", "("):
-            self.index += 1
-            inner = self.or_expr()
-            self.take("op", ")")
-            return inner
-        if self.peek("str"):
-            value = self.take("str").value
-            return lambda ctx: value
-        if self.peek("int"):
-            number = int(self.take("int").value)
-            return lambda ctx: number
-        if self.peek("shell"):
-            command = self.take("shell").value
-            return lambda ctx: ctx.shell(command)
-        name = self.take("name").value
-        if name in ("nil", "true", "false"):
-            constant = {"nil": None, "true": True, "false": False}[name]
-            return lambda ctx: constant
-        if name == "ENV":
-            return self.env_access()
-        raise _Unsupported
-
-    def env_access(self) -> _Expr:
-        if self.peek("op", "["):
-            self.index += 1
-            key = self.take("str").value
-            self.take("op", "]")
-            return lambda ctx: ctx.environ.get(key)
-        self.take("op", ".")
-        method = self.take("name").value
-        self.take("op", "(")
-        key = self.take("str").value
-        if method == "key?":
-            self.take("op", ")")
-            return lambda ctx: key in ctx.environ
-        if method != "fetch":
-            raise _Unsupported
-        if self.peek("op", ","):
-            self.index += 1
-            default = self.or_expr()
-            self.take("op", ")")
-            return lambda ctx: ctx.environ[key] if key in ctx.environ else default(ctx)
-        self.take("op", ")")
-        return lambda ctx: ctx.fetch(key)
-
-
-def _compile(code: str, file: str, line: int) -> _Expr:
-    try:
-        return _Parser(_lex(code)).parse()
-    except _Unsupported:
-        raise ConfigError(f"unsupported ERB `{code.strip()}`: {SUPPORTED}", file=file, line=line) from None
 
 
 # ---------------------------------------------------------------- template structure
@@ -389,13 +164,19 @@ class _Text:
 
 @dataclass
 class _Output:
-    expression: _Expr
+    expression: Expr
+    line: int
+
+
+@dataclass
+class _Statement:
+    statement: Expr
     line: int
 
 
 @dataclass
 class _Branch:
-    condition: _Expr | None  # None: else
+    condition: Expr | None  # None: else
     line: int
     body: list = field(default_factory=list)
 
@@ -406,77 +187,108 @@ class _If:
     line: int
 
 
-_CONTROL = re.compile(r"^\s*(if|elsif|unless)\b(.*?)(?:\bthen)?\s*$|^\s*(else|end)\s*$", re.DOTALL)
+@dataclass
+class _Loop:
+    items: Expr
+    names: tuple[str, ...]
+    with_index: bool
+    line: int
+    body: list = field(default_factory=list)
 
 
-def _structure(tokens: list[_Token], file: str) -> list:
-    root: list = []
-    stack: list[tuple[_If, list]] = []  # open ifs and the body being filled
-    body = root
-    for token in tokens:
+_CONDITIONAL = re.compile(r"^\s*(if|elsif|unless)\b(.*?)(?:\bthen)?\s*$", re.DOTALL)
+_KEYWORD = re.compile(r"^\s*(else|end)\s*$")
+_EACH = re.compile(r"^\s*(.+?)\.(each|each_with_index)\s+do\s*\|\s*(\w+)\s*(?:,\s*(\w+)\s*)?\|\s*$", re.DOTALL)
+_FOR = re.compile(r"^\s*for\s+(\w+)\s+in\s+(.+?)(?:\s+do)?\s*$", re.DOTALL)
+
+
+class _Structure:
+    def __init__(self, file: str, load_dotenv: Callable[[Scope, bool, bool, list[str]], None]) -> None:
+        self.file = file
+        self.load_dotenv = load_dotenv
+        self.required: set[str] = set()
+        self.root: list = []
+        self.stack: list[tuple[_If | _Loop, list]] = []  # open blocks and the body that contains them
+        self.body = self.root
+
+    def compile(self, compile_: Callable[[], Expr], code: str, line: int) -> Expr:
+        try:
+            return compile_()
+        except Unsupported as error:
+            detail = f" ({error.detail})" if error.detail else ""
+            raise ConfigError(f"unsupported ERB `{_shown(code)}`{detail}: {SUPPORTED}", file=self.file,
+                              line=line) from None
+        except RubyError as error:
+            raise ConfigError(f"{error} in ERB `{_shown(code)}`", file=self.file, line=line) from None
+        except RecursionError:
+            raise ConfigError(f"ERB `{_shown(code)}` is nested too deeply", file=self.file, line=line) from None
+
+    def add(self, token: _Token) -> None:
         if token.kind == "text":
-            body.append(_Text(token.content, token.line))
+            self.body.append(_Text(token.content, token.line))
         elif token.kind == "expr":
-            body.append(_Output(_compile(token.content, file, token.line), token.line))
+            expression = self.compile(lambda: compile_expression(token.content), token.content, token.line)
+            self.body.append(_Output(expression, token.line))
         else:
-            if token.content.strip() == "":
-                continue
-            match = _CONTROL.match(token.content)
-            if not match:
-                _compile_statement_error(token, file)
-            keyword = match.group(1) or match.group(3)
-            if keyword in ("if", "unless"):
-                condition = _compile(match.group(2), file, token.line)
-                if keyword == "unless":
-                    condition = (lambda inner: lambda ctx: not truthy(inner(ctx)))(condition)
-                statement = _If([_Branch(condition, token.line)], token.line)
-                body.append(statement)
-                stack.append((statement, body))
-                body = statement.branches[0].body
-            elif keyword in ("elsif", "else"):
-                if not stack or stack[-1][0].branches[-1].condition is None:
-                    raise ConfigError(f"ERB `{keyword}` without a matching `if`", file=file, line=token.line)
-                condition = _compile(match.group(2), file, token.line) if keyword == "elsif" else None
-                branch = _Branch(condition, token.line)
-                stack[-1][0].branches.append(branch)
-                body = branch.body
-            else:  # end
-                if not stack:
-                    raise ConfigError("ERB `end` without a matching `if`", file=file, line=token.line)
-                _, body = stack.pop()
-    if stack:
-        raise ConfigError("ERB `if` is never closed with `end`", file=file, line=stack[-1][0].line)
-    return root
+            for statement in split_statements(token.content):
+                self.statement(statement, token.line)
+
+    def statement(self, code: str, line: int) -> None:
+        conditional = _CONDITIONAL.match(code)
+        keyword = _KEYWORD.match(code)
+        each = _EACH.match(code)
+        loop = _FOR.match(code)
+        if conditional and conditional.group(1) in ("if", "unless"):
+            condition = self.compile(lambda: compile_expression(conditional.group(2)), code, line)
+            if conditional.group(1) == "unless":
+                condition = (lambda inner: lambda scope: not truthy(inner(scope)))(condition)
+            self.open(_If([_Branch(condition, line)], line), lambda block: block.branches[0].body)
+        elif conditional or (keyword and keyword.group(1) == "else"):
+            name = conditional.group(1) if conditional else "else"
+            if not self.stack or not isinstance(self.stack[-1][0], _If) \
+                    or self.stack[-1][0].branches[-1].condition is None:
+                raise ConfigError(f"ERB `{name}` without a matching `if`", file=self.file, line=line)
+            condition = self.compile(lambda: compile_expression(conditional.group(2)), code, line) \
+                if conditional else None
+            branch = _Branch(condition, line)
+            self.stack[-1][0].branches.append(branch)  # type: ignore[union-attr]
+            self.body = branch.body
+        elif keyword:  # end
+            if not self.stack:
+                raise ConfigError("ERB `end` without a matching `if` or loop", file=self.file, line=line)
+            _, self.body = self.stack.pop()
+        elif each or loop:
+            source = each.group(1) if each else loop.group(2)  # type: ignore[union-attr]
+            items = self.compile(lambda: compile_expression(source), code, line)
+            if each:
+                names = tuple(name for name in (each.group(3), each.group(4)) if name)
+                block = _Loop(items, names, each.group(2) == "each_with_index", line)
+            else:
+                block = _Loop(items, (loop.group(1),), False, line)  # type: ignore[union-attr]
+            self.open(block, lambda opened: opened.body)
+        else:
+            self.body.append(_Statement(self.compile(
+                lambda: compile_statement(code, self.required, self.load_dotenv), code, line), line))
+
+    def open(self, block: _If | _Loop, body_of: Callable) -> None:
+        self.body.append(block)
+        self.stack.append((block, self.body))
+        self.body = body_of(block)
+
+    def finish(self) -> list:
+        if self.stack:
+            block = self.stack[-1][0]
+            kind = "if" if isinstance(block, _If) else "loop"
+            raise ConfigError(f"ERB `{kind}` is never closed with `end`", file=self.file, line=block.line)
+        return self.root
 
 
-def _compile_statement_error(token: _Token, file: str) -> None:
-    raise ConfigError(f"unsupported ERB `{token.content.strip()}`: {SUPPORTED}", file=file, line=token.line)
+def _shown(code: str) -> str:
+    text = " ".join(code.split())
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 # ---------------------------------------------------------------- evaluation
-
-class _Context:
-    def __init__(self, environ: Mapping[str, str], cwd: str | None, file: str) -> None:
-        self.environ = environ
-        self.cwd = cwd
-        self.file = file
-        self.line = 0
-
-    def fetch(self, key: str) -> str:
-        if key not in self.environ:
-            raise ConfigError(f'key not found: "{key}"', file=self.file, line=self.line)
-        return self.environ[key]
-
-    def shell(self, command: str) -> str:
-        try:
-            result = subprocess.run(["/bin/sh", "-c", command], cwd=self.cwd, env=dict(self.environ),
-                                    stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, check=False)
-        except OSError as error:
-            raise ConfigError(f"shell-out failed: {error.strerror}", file=self.file, line=self.line) from None
-        if result.returncode == 127:
-            raise ConfigError(f"shell-out `{command}`: command not found", file=self.file, line=self.line)
-        return result.stdout.decode("utf-8", errors="replace")
-
 
 class _Writer:
     def __init__(self) -> None:
@@ -503,31 +315,124 @@ class _Writer:
                 self.parts.append(piece)
 
 
-def _run(nodes: list, context: _Context, writer: _Writer) -> None:
-    for node in nodes:
-        if isinstance(node, _Text):
-            writer.write(node.text, node.line, advance=True)
-        elif isinstance(node, _Output):
-            context.line = node.line
-            writer.write(to_s(_evaluate(node.expression, context)), node.line, advance=False)
-        else:
-            for branch in node.branches:
-                context.line = branch.line
-                if branch.condition is None or truthy(_evaluate(branch.condition, context)):
-                    _run(branch.body, context, writer)
-                    break
+class _Renderer:
+    def __init__(self, scope: Scope, file: str, writer: _Writer, current_line: list[int]) -> None:
+        self.scope = scope
+        self.file = file
+        self.writer = writer
+        self.current_line = current_line  # shared with the shell-out and Dotenv helpers, for their errors
+        self.unknown_lines: dict[str, int] = {}
+
+    def evaluate(self, expression: Expr, line: int) -> object:
+        self.current_line[0] = line
+        known = set(self.scope.unknowns)
+        try:
+            value = expression(self.scope)
+        except RubyError as error:
+            raise ConfigError(str(error), file=self.file, line=line) from None
+        except Unsupported as error:
+            raise ConfigError(f"unsupported ERB: {error.detail}", file=self.file, line=line) from None
+        except RecursionError:
+            raise ConfigError("an ERB expression nested too deeply", file=self.file, line=line) from None
+        for placeholder in set(self.scope.unknowns) - known:
+            self.unknown_lines[placeholder] = line
+        return value
+
+    def run(self, nodes: list) -> None:
+        # A stack of iterators instead of recursion: templates may nest blocks deeply.
+        stack = [iter(nodes)]
+        while stack:
+            node = next(stack[-1], None)
+            if node is None:
+                stack.pop()
+                continue
+            if isinstance(node, _Text):
+                self.writer.write(node.text, node.line, advance=True)
+            elif isinstance(node, _Output):
+                self.writer.write(ruby_to_s(self.evaluate(node.expression, node.line)), node.line, advance=False)
+            elif isinstance(node, _Statement):
+                self.evaluate(node.statement, node.line)
+            elif isinstance(node, _If):
+                for branch in node.branches:
+                    if branch.condition is None or truthy(self.evaluate(branch.condition, branch.line)):
+                        stack.append(iter(branch.body))
+                        break
+            else:
+                stack.append(self.loop_bodies(node))
+
+    def loop_bodies(self, loop: _Loop):
+        """Each iteration's body, with the loop variables set (Ruby keeps them visible after a `for`)."""
+        items = self.evaluate(loop.items, loop.line)
+        if not isinstance(items, list):
+            if items is None:
+                raise ConfigError("undefined method 'each' for nil", file=self.file, line=loop.line)
+            raise ConfigError("unsupported ERB: a loop over something other than an Array", file=self.file,
+                              line=loop.line)
+        for index, item in enumerate(list(items)):
+            values: list[object] = [item, index] if loop.with_index else [item]
+            for name, value in zip(loop.names, values, strict=False):
+                self.scope.locals[name] = value
+            yield from loop.body
 
 
-def _evaluate(expression: _Expr, context: _Context) -> object:
-    try:
-        return expression(context)
-    except _NoMethod as error:
-        raise ConfigError(str(error), file=context.file, line=context.line) from None
+def _shell(cwd: str | None, environ: Mapping[str, str], file: str, line: Callable[[], int]) -> Callable[[str], str]:
+    def run(command: str) -> str:
+        try:
+            result = subprocess.run(["/bin/sh", "-c", command], cwd=cwd, env=dict(environ), capture_output=True,
+                                    stdin=subprocess.DEVNULL, check=False)
+        except OSError as error:
+            raise ConfigError(f"shell-out failed: {error.strerror}", file=file, line=line()) from None
+        if result.returncode == 127:
+            raise ConfigError(f"shell-out `{command}`: command not found", file=file, line=line())
+        if result.stderr:  # the command's own messages, as Ruby lets them through
+            sys.stderr.write(result.stderr.decode("utf-8", errors="replace"))
+        return result.stdout.decode("utf-8", errors="replace")
+
+    return run
+
+
+def _dotenv_loader(cwd: str | None, file: str, line: Callable[[], int]):
+    def load(scope: Scope, overwrite: bool, strict: bool, names: list[str]) -> None:
+        from app.secrets import dotenv, inline, shell
+
+        environ = scope.environ
+        context = dotenv.Context(environ=environ, run_shell=lambda command: shell.backticks(command, environ),
+                                 run_kamal=lambda argv: inline.run(argv, environ))
+        for name in names:
+            path = os.path.join(cwd or ".", name)
+            try:
+                with open(path, encoding="utf-8") as handle:
+                    text = handle.read()
+            except FileNotFoundError:
+                if strict:
+                    raise ConfigError(f"Dotenv.load!: No such file or directory @ rb_sysopen - {name}", file=file,
+                                      line=line()) from None
+                continue
+            except (OSError, UnicodeDecodeError) as error:
+                raise ConfigError(f"Dotenv.load: cannot read {name}: {error}", file=file, line=line()) from None
+            for key, value in dotenv.parse(text, context, file=name).items():
+                if overwrite or key not in environ:
+                    scope.set_env(key, value)
+
+    return load
 
 
 def render(template: str, *, file: str, environ: Mapping[str, str], cwd: str | None = None) -> Rendered:
-    """Render `template`; `file` names it in errors; shell-outs run in `cwd` with `environ`."""
-    tree = _structure(_tokenize(template, file), file)
+    """Render `template`; `file` names it in errors; shell-outs run in `cwd` with the ERB's ENV, which
+    starts as a copy of `environ` (what the template sets is in `Rendered.env_changes`)."""
+    if "<%" not in template:
+        return Rendered(template, [], mapped=False, file=file)
+    current_line = [0]
+    structure = _Structure(file, _dotenv_loader(cwd, file, lambda: current_line[0]))
+    for token in _tokenize(template, file):
+        structure.add(token)
+    tree = structure.finish()
+    env: MutableMapping[str, str] = dict(environ)
+    scope = Scope(environ=env, shell=_shell(cwd, env, file, lambda: current_line[0]))
     writer = _Writer()
-    _run(tree, _Context(environ, cwd, file), writer)
-    return Rendered("".join(writer.parts), writer.origins or [1])
+    renderer = _Renderer(scope, file, writer, current_line)
+    renderer.run(tree)
+    unknowns = {placeholder: (name, renderer.unknown_lines.get(placeholder, 1))
+                for placeholder, name in scope.unknowns.items()}
+    return Rendered("".join(writer.parts), writer.origins or [1], unknowns=unknowns,
+                    env_changes=dict(scope.env_changes), file=file)

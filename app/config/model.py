@@ -8,6 +8,7 @@ them (str, int, float, bool, None), because Kamal's escaping distinguishes `nil`
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -17,22 +18,44 @@ from app import contract
 EMPTY: Mapping[str, object] = MappingProxyType({})
 
 
-def frozen(value: object) -> object:
-    """A deep read-only copy: dicts become mapping proxies, lists become tuples."""
-    if isinstance(value, dict):
-        return MappingProxyType({key: frozen(item) for key, item in value.items()})
-    if isinstance(value, list | tuple):
-        return tuple(frozen(item) for item in value)
-    return value
+_CONTAINERS = (dict, list, tuple, MappingProxyType)
 
 
-def thawed(value: object) -> object:
-    """Plain dicts and lists again (for printing)."""
+def frozen(value: object, _memo: dict[int, object] | None = None) -> object:
+    """A deep read-only copy: dicts become mapping proxies, lists become tuples.
+
+    A container met twice (a YAML alias) is copied once, so a config full of aliases stays small."""
+    if not isinstance(value, _CONTAINERS):
+        return value
+    memo = {} if _memo is None else _memo
+    known = memo.get(id(value))
+    if known is not None:
+        return known
+    if isinstance(value, dict | MappingProxyType):
+        copy = {key: item if not isinstance(item, _CONTAINERS) else frozen(item, memo)
+                for key, item in value.items()}
+        result: object = MappingProxyType(copy)
+    else:
+        result = tuple(item if not isinstance(item, _CONTAINERS) else frozen(item, memo) for item in value)
+    memo[id(value)] = result
+    return result
+
+
+def thawed(value: object, _memo: dict[int, object] | None = None) -> object:
+    """Plain dicts and lists again (for printing); a container met twice is copied once."""
+    if not isinstance(value, Mapping | tuple | list):
+        return value
+    memo = {} if _memo is None else _memo
+    known = memo.get(id(value))
+    if known is not None:
+        return known
     if isinstance(value, Mapping):
-        return {key: thawed(item) for key, item in value.items()}
-    if isinstance(value, tuple | list):
-        return [thawed(item) for item in value]
-    return value
+        result: object = {key: item if not isinstance(item, Mapping | tuple | list) else thawed(item, memo)
+                          for key, item in value.items()}
+    else:
+        result = [item if not isinstance(item, Mapping | tuple | list) else thawed(item, memo) for item in value]
+    memo[id(value)] = result
+    return result
 
 
 @dataclass(frozen=True)
@@ -297,7 +320,7 @@ class Builder:
 @dataclass(frozen=True)
 class Ssh:
     user: str = "root"
-    port: int | str = 22
+    port: int = 22  # `ssh.port` resolved (a service name such as `ssh` becomes its number)
     proxy: str | None = None  # jump host, always `user@host`
     proxy_command: str | None = None
     keys: tuple[str, ...] | None = None
@@ -437,9 +460,30 @@ class Config:
             return str(level) if level is not None else None
         return str(self.hooks_output) if self.hooks_output is not None else None
 
+    def ssh_hostname(self, host: str) -> str:
+        """Where SSH connects for `host` (a server entry as written); see `ssh_hostname`."""
+        return ssh_hostname(host)
+
     def path(self, relative: str) -> str:
         """A project-relative path (hooks, secrets, error pages) made absolute."""
         return os.path.join(self.project_dir, relative)
+
+
+def ssh_hostname(host: str) -> str:
+    """The address SSH connects to for a server entry, as SSHKit parses it: `127.0.0.1:1` is 127.0.0.1,
+    `deploy@web1` is web1, `[::1]:22` is ::1. Kamal's ssh options then set the port and the user, so a
+    port or user written in the entry is ignored (Kamal connects to 127.0.0.1 on `ssh.port`)."""
+    if ":" not in host and "@" not in host:
+        return host
+    if "@" not in host and "[" not in host and "]" not in host:
+        return host.split(":")[0]
+    if re.search(r"@.*:\d+", host):
+        return re.split(r"[:@]", host)[1]
+    if re.search(r"[a-fA-F0-9:]+:\d+", host):
+        return ":".join(re.sub(r"[\[\]]", "", host).split(":")[:-1])
+    if "@" in host and ":" not in host:
+        return host.split("@")[-1]
+    return host
 
 
 def _unique(items) -> tuple[str, ...]:

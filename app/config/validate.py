@@ -55,6 +55,22 @@ def _present_segment(segment: object) -> bool:
     return segment is not None and not (isinstance(segment, str) and segment.strip() == "")
 
 
+class _Nested:
+    """`with validator.nested(key):` — Kamal's `with_context(key)`."""
+
+    __slots__ = ("segment", "validator")
+
+    def __init__(self, validator: Validator, segment: object) -> None:
+        self.validator = validator
+        self.segment = segment
+
+    def __enter__(self) -> None:
+        self.validator._extra = (*self.validator._extra, self.segment)
+
+    def __exit__(self, *exc: object) -> None:
+        self.validator._extra = self.validator._extra[:-1]
+
+
 class Validator:
     """Checks a section against its documented example (Kamal::Configuration::Validator)."""
 
@@ -75,17 +91,8 @@ class Validator:
         prefix = f"{'/'.join(parts)}: " if parts else ""
         raise Invalid(prefix + message, (*self.where, *self._extra, *at))
 
-    def nested(self, segment: object):
-        validator = self
-
-        class _Scope:
-            def __enter__(self) -> None:
-                validator._extra = (*validator._extra, segment)
-
-            def __exit__(self, *exc: object) -> None:
-                validator._extra = validator._extra[:-1]
-
-        return _Scope()
+    def nested(self, segment: object) -> _Nested:
+        return _Nested(self, segment)
 
     def type_error(self, *expected: object) -> None:
         descriptions: list[str] = []
@@ -178,15 +185,17 @@ class Validator:
         self.check_type(array, list)
         assert isinstance(array, list)
         for index, value in enumerate(array):
-            with self.nested(index):
-                self.check_type(value, kind)
+            if not _valid_type(value, kind):
+                with self.nested(index):
+                    self.type_error(kind)
 
     def hash_of(self, mapping: object, kind: object) -> None:
         self.check_type(mapping, dict)
         assert isinstance(mapping, dict)
         for key, value in mapping.items():
-            with self.nested(key):
-                self.check_type(value, kind)
+            if not _valid_type(value, kind):
+                with self.nested(key):
+                    self.type_error(kind)
 
     def servers(self, servers: object) -> None:
         self.check_type(servers, list)

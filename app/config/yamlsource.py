@@ -1,38 +1,64 @@
-"""YAML as Kamal (Ruby's Psych, `YAML.unsafe_load`) reads it, keeping where every key came from.
+"""YAML as Kamal (Psych 5.3 on libyaml, `YAML.unsafe_load`) reads it, keeping where every key came from.
 
-PyYAML parses; this module builds the values itself so that plain scalars resolve the way Psych's
-`ScalarScanner` resolves them (`yes`/`on` are booleans in any case, `1,000` is 1000, `:name` is a
-Symbol, `09` stays a string, ...) and so that every mapping key and sequence item remembers its
-`file:line`. Merge keys (`<<`) follow Psych: the merged mapping is applied where `<<` appears.
+libyaml parses (PyYAML's C binding when it is there, which is the parser Psych uses; PyYAML's own
+parser otherwise) and this module builds the values from the parser's events, the way Psych's
+`ToRuby` visitor does:
+- only the first document of a stream counts (Psych returns at its end; the rest is never read);
+- plain scalars resolve with `app.config.scalars.tokenize`; a tagged scalar is tokenized too unless
+  the tag is `!!str` (so `!!int 1:20` is 4800), `!!float` applies Ruby's `Float()`;
+- an anchor may be defined again: an alias takes the latest definition before it;
+- `<<` merges the mapping it names (a quoted `"<<"` too, but not `!!str <<`); when the value is not a
+  mapping (an alias of a list, a scalar, a list holding a non-mapping) the key stays a literal `"<<"`;
+- top-level keys become plain strings whether written `service:` or `:service:` (Kamal symbolizes
+  them); a nested `:arch:` stays a `Symbol`, which Kamal's validator does not know.
+Where Psych would build Ruby objects (`!ruby/...`, `!!binary`, `!!set`, `!!omap`) or Kamal would
+crash (a recursive alias, `!!float abc`, nesting deeper than Ruby's stack), loading stops with a
+`ConfigError` at `file:line`. Deviations of libyaml 0.2.5 from the 0.2.2 that Kamal 2.11 ships are
+reproduced: a `%YAML` directive other than 1.1 and a `?` inside a plain scalar in a flow collection
+are syntax errors there.
+
+Every mapping and sequence remembers the location of its keys and items (`LocatedDict`,
+`LocatedList`) so that later errors can name `file:line`. Nothing here recurses, so depth is bounded
+by `MAX_DEPTH` only.
 """
 
 from __future__ import annotations
 
-import datetime
-import math
 import re
+import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import yaml
+from yaml.events import (
+    AliasEvent,
+    DocumentEndEvent,
+    DocumentStartEvent,
+    MappingEndEvent,
+    MappingStartEvent,
+    ScalarEvent,
+    SequenceEndEvent,
+    SequenceStartEvent,
+    StreamEndEvent,
+)
 
+from app.config.scalars import RubyConversionError, Symbol, ruby_float, tokenize
 from app.errors import ConfigError
 
+__all__ = ["MAX_DEPTH", "LocatedDict", "LocatedList", "Location", "Symbol", "load", "locate"]
 
-@dataclass(frozen=True)
-class Location:
+MAX_DEPTH = 2000  # Kamal 2.11 (Ruby 3.3) overflows its stack at about 1,400 levels
+
+
+class Location(NamedTuple):
     file: str
     line: int
 
 
-class Symbol(str):
-    """A Ruby Symbol (`:verbose`): string-like for validation, printed without the colon."""
-
-    __slots__ = ()
-
-
 class LocatedDict(dict):
     """A mapping that remembers the location of each of its keys."""
+
+    __slots__ = ("key_locations", "location")
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -43,229 +69,280 @@ class LocatedDict(dict):
 class LocatedList(list):
     """A sequence that remembers the location of each of its items."""
 
+    __slots__ = ("item_locations", "location")
+
     def __init__(self, *args) -> None:
         super().__init__(*args)
         self.item_locations: list[Location] = []
         self.location: Location | None = None
 
 
-_PLAIN = "tag:shipdeck:plain"
-_TIME = re.compile(
-    r"^-?\d{4}-\d{1,2}-\d{1,2}(?:[Tt]|\s+)\d{1,2}:\d\d:\d\d(?:\.\d*)?(?:\s*(?:Z|[-+]\d{1,2}:?(?:\d\d)?))?$"
-)
-_DATE = re.compile(r"^\d{4}-(?:1[012]|0\d|\d)-(?:[12]\d|3[01]|0\d|\d)$")
-_SEXAGESIMAL_INT = re.compile(r"^[-+]?[0-9][0-9_]*(:[0-5]?[0-9]){1,2}$")
-_SEXAGESIMAL_FLOAT = re.compile(r"^[-+]?[0-9][0-9_]*(:[0-5]?[0-9]){1,2}\.[0-9_]*$")
-_FLOAT = re.compile(r"^(?:[-+]?([0-9][0-9_,]*)?\.[0-9]*([eE][-+][0-9]+)?|[-+]?\.(inf|Inf|INF)|\.(nan|NaN|NAN))$")
-_INTEGER = re.compile(
-    r"^(?:[-+]?0b[0-1_,]+|[-+]?0[0-7_,]+|[-+]?(?:0|[1-9](?:[0-9]|,[0-9]|_[0-9])*)|[-+]?0x[0-9a-fA-F_,]+)$"
-)
+_STR_TAG = "tag:yaml.org,2002:str"
+_FLOAT_TAGS = ("tag:yaml.org,2002:float", "!float")
+_STRING_TAG = re.compile(r"^!(?:str|ruby/string)(?::(.*))?$")
+_SYMBOL_TAG = re.compile(r"^!ruby/sym(?:bol)?:?(.*)?$")
+_REFUSED_TAGS = ("tag:yaml.org,2002:binary", "!binary", "tag:yaml.org,2002:omap", "!omap",
+                 "tag:yaml.org,2002:set", "!set", "tag:yaml.org,2002:pairs")
+_CLASS_TAG = re.compile(r"^!(?:ruby/|map:|seq:)")
 
 
-def _starts_like_a_word(text: str) -> bool:
-    """Psych's "this is surely a string" test: `^[^\\d.:-]?[[:alpha:]_\\s!@#$%^&*(){}<>|/\\\\~;=]+`."""
-    index = 0
-    if text and not (text[0].isdigit() or text[0] in ".:-"):
-        index = 1
-    allowed = set("_ \t\n!@#$%^&*(){}<>|/\\~;=")
+def _parser(text: str):
+    """libyaml's event parser when PyYAML has it (as Psych does), else PyYAML's own."""
+    if getattr(yaml, "__with_libyaml__", False):
+        from yaml._yaml import CParser
 
-    def ok(char: str) -> bool:
-        return char.isalpha() or char in allowed
-
-    # The optional first character may itself be part of the run.
-    return (len(text) > 0 and ok(text[0])) or (index < len(text) and ok(text[index]))
+        return CParser(text)
+    return yaml.BaseLoader(text)
 
 
-def _parse_int(text: str) -> int:
-    cleaned = text.replace(",", "").replace("_", "")
-    sign = -1 if cleaned.startswith("-") else 1
-    digits = cleaned.lstrip("+-")
-    if digits.startswith(("0x", "0X")):
-        return sign * int(digits[2:], 16)
-    if digits.startswith(("0b", "0B")):
-        return sign * int(digits[2:], 2)
-    if len(digits) > 1 and digits.startswith("0"):
-        return sign * int(digits[1:], 8)
-    return sign * int(digits)
+class _Open:
+    """A mapping or sequence whose end event has not come yet."""
 
+    __slots__ = ("flow", "has_key", "key", "key_line", "key_literal", "mapping", "value")
 
-def _sexagesimal(text: str, convert: Callable[[str], float]) -> float:
-    """Psych's base-60 rule, quirks included: part i is weighted 60 ** |i - 2|."""
-    return sum(convert(part.replace("_", "") or "0") * 60 ** abs(index - 2)
-               for index, part in enumerate(text.split(":")))
-
-
-def resolve_plain_scalar(text: str) -> object:
-    """The Ruby value Psych gives an untagged plain scalar."""
-    if text == "":
-        return None
-    if _starts_like_a_word(text) or "\n" in text:
-        if len(text) > 5 or not re.match(r"^[ytonf~]", text, re.IGNORECASE):
-            return text
-        if text == "~" or re.fullmatch(r"null", text, re.IGNORECASE):
-            return None
-        if re.fullmatch(r"yes|true|on", text, re.IGNORECASE):
-            return True
-        if re.fullmatch(r"no|false|off", text, re.IGNORECASE):
-            return False
-        return text
-    if _TIME.match(text):
-        return _parse_time(text) or text
-    if _DATE.match(text):
-        try:
-            return datetime.date.fromisoformat("-".join(part.zfill(2) for part in text.split("-")))
-        except ValueError:
-            return text
-    if re.fullmatch(r"\+?\.inf", text, re.IGNORECASE):
-        return math.inf
-    if re.fullmatch(r"-\.inf", text, re.IGNORECASE):
-        return -math.inf
-    if re.fullmatch(r"\.nan", text, re.IGNORECASE):
-        return math.nan
-    if text.startswith(":") and len(text) > 1:
-        quoted = re.match(r"""^:(["'])(.*)\1""", text)
-        return Symbol(quoted.group(2).removeprefix(":") if quoted else text[1:])
-    if _SEXAGESIMAL_INT.match(text):
-        return int(_sexagesimal(text, int))
-    if _SEXAGESIMAL_FLOAT.match(text):
-        return _sexagesimal(text, float)
-    if _FLOAT.match(text):
-        if re.fullmatch(r"[-+]?\.", text):
-            return text
-        return float(re.sub(r"\.([Ee]|$)", r"\1", text.replace(",", "").replace("_", "")))
-    if _INTEGER.match(text):
-        return _parse_int(text)
-    return text
-
-
-def _parse_time(text: str) -> datetime.datetime | None:
-    match = re.match(
-        r"^(-?\d{4})-(\d{1,2})-(\d{1,2})(?:[Tt]|\s+)(\d{1,2}):(\d\d):(\d\d)(\.\d*)?\s*(Z|[-+]\d{1,2}:?(?:\d\d)?)?$",
-        text,
-    )
-    if not match:
-        return None
-    year, month, day, hour, minute, second, fraction, zone = match.groups()
-    micro = int((fraction or ".0")[1:7].ljust(6, "0") or 0)
-    tz = datetime.UTC
-    if zone and zone != "Z":
-        sign = -1 if zone.startswith("-") else 1
-        hours, _, minutes = zone[1:].partition(":")
-        if not minutes and len(hours) > 2:
-            hours, minutes = hours[:-2], hours[-2:]
-        tz = datetime.timezone(sign * datetime.timedelta(hours=int(hours), minutes=int(minutes or 0)))
-    try:
-        return datetime.datetime(int(year), int(month), int(day), int(hour), int(minute), int(second), micro, tz)
-    except ValueError:
-        return None
-
-
-class _Loader(yaml.SafeLoader):
-    """A loader whose resolver marks untagged plain scalars instead of guessing their type."""
-
-    def resolve(self, kind, value, implicit):  # type: ignore[override]
-        if kind is yaml.ScalarNode and implicit[0]:
-            return _PLAIN
-        return super().resolve(kind, value, implicit)
-
-
-# Only the YAML core tags are understood; Ruby object tags would let a config file build objects.
-_EXPLICIT_SCALAR_TAGS: dict[str, Callable[[str], object]] = {
-    "tag:yaml.org,2002:str": str,
-    "tag:yaml.org,2002:int": _parse_int,
-    "tag:yaml.org,2002:float": lambda text: float(text.replace("_", "").replace(",", "")),
-    "tag:yaml.org,2002:bool": lambda text: bool(re.fullmatch(r"yes|true|on", text, re.IGNORECASE)),
-    "tag:yaml.org,2002:null": lambda text: None,
-}
+    def __init__(self, value: LocatedDict | LocatedList, mapping: bool, flow: bool) -> None:
+        self.value = value
+        self.mapping = mapping
+        self.flow = flow
+        self.has_key = False
+        self.key: object = None
+        self.key_line = 0
+        self.key_literal = False  # the key was tagged !!str: never a merge
 
 
 class _Builder:
-    def __init__(self, file: str, line_of: Callable[[int], int]) -> None:
+    def __init__(self, text: str, file: str, line_of: Callable[[int], int] | None) -> None:
+        self.text = text
         self.file = file
         self.line_of = line_of
-        self.built: dict[int, object] = {}
+        self.max_depth = 0
 
-    def location(self, node: yaml.Node) -> Location:
-        return Location(self.file, self.line_of(node.start_mark.line))
+    def line(self, mark: yaml.Mark | None) -> int:
+        if mark is None:
+            return 1
+        return self.line_of(mark.line) if self.line_of else mark.line + 1
 
-    def build(self, node: yaml.Node) -> object:
-        key = id(node)
-        if key in self.built:
-            return self.built[key]
-        if isinstance(node, yaml.ScalarNode):
-            value = self.scalar(node)
-        elif node.tag not in ("tag:yaml.org,2002:seq", "tag:yaml.org,2002:map"):
-            raise ConfigError(f"unsupported YAML tag {node.tag}", file=self.file, line=self.location(node).line)
-        elif isinstance(node, yaml.SequenceNode):
-            value = LocatedList()
-            value.location = self.location(node)
-            self.built[key] = value
-            for item in node.value:
-                value.append(self.build(item))
-                value.item_locations.append(self.location(item))
-        else:
-            value = LocatedDict()
-            value.location = self.location(node)
-            self.built[key] = value
-            self.fill_mapping(value, node)
-        self.built[key] = value
-        return value
+    def fail(self, message: str, mark: yaml.Mark | None) -> None:
+        raise ConfigError(message, file=self.file, line=self.line(mark))
 
-    def scalar(self, node: yaml.ScalarNode) -> object:
-        if node.tag == _PLAIN:
-            return resolve_plain_scalar(node.value)
-        convert = _EXPLICIT_SCALAR_TAGS.get(node.tag)
-        if convert is None:
-            raise ConfigError(f"unsupported YAML tag {node.tag}", file=self.file, line=self.location(node).line)
+    # -- scalars and tags
+
+    def scalar(self, event: ScalarEvent, in_flow: bool) -> object:
+        value = event.value
+        if event.implicit[1]:  # quoted or a block scalar, untagged
+            return value
+        tag = event.tag
+        if tag is None:
+            if in_flow and "?" in value:
+                self.question_mark_in_flow(event)
+            try:
+                return tokenize(value)
+            except RubyConversionError as error:
+                self.fail(str(error), event.start_mark)
+        if tag == _STR_TAG:
+            return value
+        if tag in _FLOAT_TAGS:
+            try:
+                return ruby_float(tokenize(value))
+            except RubyConversionError as error:
+                self.fail(f"{error} (the value of a !!float tag)", event.start_mark)
+        symbol = _SYMBOL_TAG.match(tag)
+        if symbol:
+            return Symbol(value)
+        string = _STRING_TAG.match(tag)
+        if string and not string.group(1):
+            return value
+        if tag in _REFUSED_TAGS or _CLASS_TAG.match(tag):
+            self.refuse_tag(tag, event.start_mark)
         try:
-            return convert(node.value)
-        except ValueError as error:
-            raise ConfigError(f"invalid {node.tag} value {node.value!r}", file=self.file,
-                              line=self.location(node).line) from error
+            return tokenize(value)  # Psych ignores other tags: `!!int 1:20` is 4800, `!foo 1` is 1
+        except RubyConversionError as error:
+            self.fail(str(error), event.start_mark)
 
-    def fill_mapping(self, mapping: LocatedDict, node: yaml.MappingNode) -> None:
-        for key_node, value_node in node.value:
-            if key_node.tag in (_PLAIN, "tag:yaml.org,2002:merge") and key_node.value == "<<" \
-                    and isinstance(value_node, yaml.MappingNode | yaml.SequenceNode):
-                self.merge_into(mapping, value_node)
-                continue
-            key = self.build(key_node)
-            if isinstance(key, list | dict):
-                raise ConfigError("a mapping key must be a scalar", file=self.file,
-                                  line=self.location(key_node).line)
-            mapping[key] = self.build(value_node)
-            mapping.key_locations[key] = self.location(key_node)
+    def collection_tag(self, tag: str | None, mark: yaml.Mark) -> None:
+        if tag is None or tag in ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"):
+            return
+        if tag in _REFUSED_TAGS or _CLASS_TAG.match(tag) or tag == _STR_TAG or _STRING_TAG.match(tag):
+            self.refuse_tag(tag, mark)
 
-    def merge_into(self, mapping: LocatedDict, value_node: yaml.Node) -> None:
-        sources = [value_node] if isinstance(value_node, yaml.MappingNode) else list(reversed(value_node.value))
-        merged = LocatedDict()
+    def refuse_tag(self, tag: str, mark: yaml.Mark) -> None:
+        shown = tag.replace("tag:yaml.org,2002:", "!!")
+        self.fail(f"unsupported YAML tag {shown}: a deploy config holds strings, numbers, booleans, lists and "
+                  "mappings, so shipdeck builds no other kind of value", mark)
+
+    def question_mark_in_flow(self, event: ScalarEvent) -> None:
+        source = self.text[event.start_mark.index:event.end_mark.index]
+        offset = source.find("?")
+        if offset < 0:
+            return
+        line = event.start_mark.line + source.count("\n", 0, offset)
+        raise ConfigError("YAML syntax error: '?' inside an unquoted value in a [...] or {...} collection "
+                          "(Kamal's libyaml rejects it; quote the value)", file=self.file,
+                          line=self.line_of(line) if self.line_of else line + 1)
+
+    # -- the event loop
+
+    def build(self) -> object:
+        parser = _parser(self.text)
+        anchors: dict[str, object] = {}
+        open_ids: set[int] = set()
+        stack: list[_Open] = []
+        result: object = None
+        file = self.file
+        line_of = self.line_of
+        flow_level = 0
+        try:
+            while True:
+                event = parser.get_event()
+                kind = type(event)
+                if kind is ScalarEvent:
+                    if event.implicit[1]:  # quoted or a block scalar, untagged: a string
+                        value = event.value
+                    elif event.tag is None and not flow_level:
+                        try:
+                            value = tokenize(event.value)
+                        except RubyConversionError as error:  # `.e+5`: Psych calls Float() and fails
+                            self.fail(str(error), event.start_mark)
+                    else:
+                        value = self.scalar(event, flow_level > 0)
+                    if event.anchor is not None:
+                        anchors[event.anchor] = value
+                    merge_source = False
+                elif kind is MappingStartEvent or kind is SequenceStartEvent:
+                    self.collection_tag(event.tag, event.start_mark)
+                    if len(stack) >= MAX_DEPTH:
+                        self.fail(f"the YAML is nested more than {MAX_DEPTH} levels deep (Kamal fails at about "
+                                  "1,400)", event.start_mark)
+                    mapping = kind is MappingStartEvent
+                    container: LocatedDict | LocatedList = LocatedDict() if mapping else LocatedList()
+                    container.location = Location(file, self.line(event.start_mark))
+                    if event.anchor is not None:
+                        anchors[event.anchor] = container
+                    open_ids.add(id(container))
+                    self.max_depth = max(self.max_depth, len(stack) + 1)
+                    flow = bool(event.flow_style)
+                    flow_level += flow
+                    stack.append(_Open(container, mapping, flow))
+                    continue
+                elif kind is MappingEndEvent or kind is SequenceEndEvent:
+                    closed = stack.pop()
+                    flow_level -= closed.flow
+                    open_ids.discard(id(closed.value))
+                    value = closed.value
+                    merge_source = closed.mapping
+                elif kind is AliasEvent:
+                    if event.anchor not in anchors:
+                        self.fail(f"An alias referenced an unknown anchor: {event.anchor}", event.start_mark)
+                    value = anchors[event.anchor]
+                    if id(value) in open_ids:
+                        self.fail(f"the alias *{event.anchor} refers to a mapping or list that contains it "
+                                  "(a recursive structure)", event.start_mark)
+                    merge_source = True
+                elif kind is DocumentStartEvent:
+                    if event.version is not None and tuple(event.version) != (1, 1):
+                        self.fail("YAML syntax error: found incompatible YAML document (only %YAML 1.1 is "
+                                  "accepted by Kamal's libyaml)", event.start_mark)
+                    continue
+                elif kind is DocumentEndEvent or kind is StreamEndEvent:
+                    return result  # Psych reads the first document only
+                else:
+                    continue
+
+                if not stack:
+                    result = value
+                    continue
+                top = stack[-1]
+                if not top.mapping:
+                    items: LocatedList = top.value  # type: ignore[assignment]
+                    items.append(value)
+                    if kind is MappingEndEvent or kind is SequenceEndEvent:
+                        items.item_locations.append(value.location)  # type: ignore[union-attr]
+                    else:
+                        items.item_locations.append(Location(file, line_of(event.start_mark.line) if line_of
+                                                             else event.start_mark.line + 1))
+                    continue
+                if not top.has_key:
+                    if isinstance(value, dict | list):
+                        self.fail("a mapping or a list as a mapping key: shipdeck accepts scalar keys only",
+                                  event.start_mark)
+                    top.key = value
+                    top.key_line = line_of(event.start_mark.line) if line_of else event.start_mark.line + 1
+                    top.key_literal = kind is ScalarEvent and event.tag == _STR_TAG
+                    top.has_key = True
+                    continue
+                top.has_key = False
+                mapping_value: LocatedDict = top.value  # type: ignore[assignment]
+                key = top.key
+                if key == "<<" and type(key) is str and not top.key_literal \
+                        and self.merge(mapping_value, value, merge_source):
+                    continue
+                mapping_value[key] = value
+                mapping_value.key_locations[key] = Location(file, top.key_line)
+        finally:
+            dispose = getattr(parser, "dispose", None)
+            if dispose:
+                dispose()
+
+    @staticmethod
+    def merge(mapping: LocatedDict, value: object, from_mapping_or_alias: bool) -> bool:
+        """Psych's `<<`: merge a mapping, or a list of mappings (earlier ones win); False: keep it as a key."""
+        if from_mapping_or_alias:
+            if not isinstance(value, dict):
+                return False
+            sources = [value]
+        elif isinstance(value, list):
+            if not all(isinstance(item, dict) for item in value):
+                return False
+            sources = list(reversed(value))
+        else:
+            return False
+        merged: dict = {}
+        locations: dict = {}
         for source in sources:
-            built = self.build(source)
-            if isinstance(built, LocatedDict):
-                merged.update(built)
-                merged.key_locations.update(built.key_locations)
+            merged.update(source)
+            locations.update(getattr(source, "key_locations", {}))
         mapping.update(merged)
-        mapping.key_locations.update(merged.key_locations)
+        mapping.key_locations.update(locations)
+        return True
 
 
 def load(text: str, file: str, line_of: Callable[[int], int] | None = None) -> object:
-    """Parse one YAML document. `line_of` maps a 0-based line of `text` to a 1-based source line."""
-    line_of = line_of or (lambda index: index + 1)
-    loader = _Loader(text)
+    """Parse the first YAML document of `text`. `line_of` maps a 0-based line of `text` to a 1-based
+    source line (the ERB template's); without it lines are counted in `text` itself."""
+    builder = _Builder(text, file, line_of)
     try:
-        node = loader.get_single_node()
+        value = builder.build()
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
-        line = line_of(mark.line) if mark else None
+        if error.context_mark is not None and "flow" in (error.context or ""):
+            mark = error.context_mark  # an unclosed [ or {: the line that opened it, as Psych reports
+        line = (line_of(mark.line) if line_of else mark.line + 1) if mark else None
         problem = " ".join(part for part in (error.problem, _context(error)) if part)
         raise ConfigError(f"YAML syntax error: {problem}", file=file, line=line) from None
+    except yaml.reader.ReaderError as error:
+        line_index = text.encode("utf-8", "surrogatepass")[:error.position].count(b"\n")
+        line = line_of(line_index) if line_of else line_index + 1
+        raise ConfigError(f"YAML syntax error: {error.reason}", file=file, line=line) from None
     except yaml.YAMLError as error:
         raise ConfigError(f"YAML error: {error}", file=file) from None
-    finally:
-        loader.dispose()
-    if node is None:
-        return None
-    return _Builder(file, line_of).build(node)
+    if builder.max_depth > 100 and sys.getrecursionlimit() < 10_000:
+        # Room for the recursive walks (copies, output) over a config nested up to MAX_DEPTH deep; pure-Python
+        # recursion costs no C stack since Python 3.11, so this limit is safe.
+        sys.setrecursionlimit(10_000)
+    return value
+
+
+def symbolize_top_level_keys(value: LocatedDict) -> LocatedDict:
+    """Kamal's `symbolize_keys` on the loaded file: `:service:` and `service:` are the same key."""
+    if not any(type(key) is Symbol for key in value):
+        return value
+    result = LocatedDict()
+    result.location = value.location
+    for key, item in value.items():
+        name = str(key) if type(key) is Symbol else key
+        result[name] = item
+        result.key_locations[name] = value.key_locations.get(key, value.location)  # type: ignore[assignment]
+    return result
 
 
 def _context(error: yaml.MarkedYAMLError) -> str:

@@ -8,6 +8,18 @@ environment first. Importing this package loads neither `keyring` nor any passwo
 
 from __future__ import annotations
 
-from app.secrets.store import DEFAULT_SECRETS_PATH, Secrets, secrets_filenames
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from app.secrets.store import DEFAULT_SECRETS_PATH, Secrets, secrets_filenames
 
 __all__ = ["DEFAULT_SECRETS_PATH", "Secrets", "secrets_filenames"]
+
+
+def __getattr__(name: str) -> object:
+    # Imported on first use, so that registering the `secrets` commands (every CLI start) stays cheap.
+    if name in __all__:
+        from app.secrets import store
+
+        return getattr(store, name)
+    raise AttributeError(name)

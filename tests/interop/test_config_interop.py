@@ -137,6 +137,9 @@ def test_shipdeck_config_json_equals_kamal_config(source: pathlib.Path, tmp_path
     for key, value in (case.meta.get("shipdeck_differs") or {}).items():
         expected["ssh_options"][key] = value  # documented deviation (secret redaction)
     assert actual == expected
+    if not case.meta.get("shipdeck_differs") and "_uncommitted_" not in kamal.stdout:  # random suffix
+        yaml_output = case.run_shipdeck()
+        assert yaml_output.stdout == kamal.stdout, "the YAML is Kamal's, byte for byte"
 
 
 @pytest.mark.kamal

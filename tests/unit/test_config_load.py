@@ -190,7 +190,7 @@ def test_cli_prints_yaml_and_json(tmp_path: pathlib.Path) -> None:
     data = json.loads(result.stdout)
     assert data["roles"] == ["jobs", "web"] and data["absolute_image"] == "acme/shop:abc"
     yaml_result = _run_cli(project, "--version", "abc")
-    assert yaml_result.stdout.startswith("---\nroles:\n- jobs\n- web\n")
+    assert yaml_result.stdout.startswith("---\n:roles:\n- jobs\n- web\n")  # Kamal prints Ruby symbols
 
 
 def test_cli_reports_errors_in_one_line_with_exit_2(tmp_path: pathlib.Path) -> None:
@@ -207,7 +207,12 @@ def test_cli_refuses_other_ruby_with_file_and_line(tmp_path: pathlib.Path) -> No
     assert result.stderr.startswith("shipdeck: config/deploy.yml:2: unsupported ERB `File.read(\"x\")`")
 
 
-def test_key_data_naming_secrets_is_redacted(tmp_path: pathlib.Path) -> None:
-    project = _project(tmp_path, BASE + "ssh:\n  key_data: [SSH_KEY, '-----BEGIN KEY----- x']\n")
-    data = json.loads(_run_cli(project, "--version", "abc", "--json").stdout)
-    assert data["ssh_options"]["key_data"] == ["[REDACTED]", "-----BEGIN KEY----- x"]
+def test_only_key_data_from_secrets_is_redacted(tmp_path: pathlib.Path) -> None:
+    # As in Kamal, an entry is a secret only if the secrets files define it; anything else is literal key data.
+    project = _project(tmp_path, BASE + "ssh:\n  key_data: [SSH_KEY, NOT_DEFINED, '-----BEGIN KEY----- x']\n")
+    (project / ".kamal").mkdir()
+    (project / ".kamal" / "secrets").write_text("SSH_KEY=private-key-text\n")
+    result = _run_cli(project, "--version", "abc", "--json")
+    data = json.loads(result.stdout)
+    assert data["ssh_options"]["key_data"] == ["[REDACTED]", "NOT_DEFINED", "-----BEGIN KEY----- x"]
+    assert "private-key-text" not in result.stdout + _run_cli(project, "--version", "abc").stdout

@@ -8,7 +8,8 @@ import pytest
 
 from app.config import yamlsource
 from app.config.loader import deep_merge
-from app.config.yamlsource import LocatedDict, Symbol, locate, resolve_plain_scalar
+from app.config.scalars import tokenize as resolve_plain_scalar
+from app.config.yamlsource import LocatedDict, Symbol, locate
 from app.errors import ConfigError
 
 
@@ -17,6 +18,8 @@ from app.errors import ConfigError
     ("~", None), ("Null", None), ("", None), ("1,000", 1000), ("1_000", 1000), ("017", 15), ("09", "09"),
     ("0x1F", 31), ("0b101", 5), ("0o17", "0o17"), ("+12", 12), ("-3", -3), ("1.5", 1.5), (".5", 0.5),
     ("1e5", "1e5"), ("1.0e+5", 100000.0), ("1:30", 5400), ("12_", "12_"), ("3306", 3306),
+    ("0x_", "0x_"), ("0b_", "0b_"), ("0,", "0,"), ("0_", "0_"), ("0x_1F", 31), ("1__0:20", 4800),
+    ("1:20.5_5", 4833.0), ("00_7", 7), (".5", 0.5), ("1.", 1.0), ("+.", "+."), ("2024-02-30", "2024-02-30"),
     ("127.0.0.1:3306:3306", "127.0.0.1:3306:3306"), ("25%", "25%"), ("v0.9.2", "v0.9.2"),
 ])
 def test_plain_scalars_resolve_like_psych(text: str, value: object) -> None:
@@ -26,8 +29,10 @@ def test_plain_scalars_resolve_like_psych(text: str, value: object) -> None:
 
 def test_symbols_and_dates() -> None:
     symbol = resolve_plain_scalar(":verbose")
-    assert isinstance(symbol, Symbol) and symbol == "verbose"
-    assert resolve_plain_scalar(':"two words"') == "two words"
+    assert isinstance(symbol, Symbol) and str(symbol) == "verbose"
+    assert symbol != "verbose", "a Ruby Symbol never equals a String"
+    assert symbol == Symbol("verbose")
+    assert str(resolve_plain_scalar(':"two words"')) == "two words"
     assert resolve_plain_scalar("2024-01-31") == datetime.date(2024, 1, 31)
 
 
@@ -62,7 +67,7 @@ def test_line_mapping_through_a_render() -> None:
 
 @pytest.mark.parametrize(("text", "line"), [
     ("service: a\nservers:\n  - h1\n - h2\n", 4),
-    ("service: a\nimage: [unclosed\nother: 1\n", 3),
+    ("service: a\nimage: [unclosed\nother: 1\n", 2),  # the line that opened it, as Psych reports
     ("a: 1\n\tb: 2\n", 2),
     ('a: "unterminated\n', 2),
 ])
