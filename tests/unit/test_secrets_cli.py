@@ -67,7 +67,7 @@ def test_print_reads_secrets_path_and_destination_from_the_config(project: Path,
         ({"config/deploy.yml": DEPLOY_YML + "servers: 5\n"}, [],
          "shipdeck: config/deploy.yml:6: servers: should be an array or a hash\n"),
         ({"config/deploy.yml": "service: [\n"}, [], "shipdeck: config/deploy.yml:2: YAML syntax error: "
-         "expected the node content, but found '<stream end>' (while parsing a flow node at line 2)\n"),
+         "did not find expected node content (while parsing a flow node at line 2)\n"),  # libyaml's words, as Psych
     ],
 )
 def test_print_errors_are_one_line_with_status_2(project: Path, capsys, monkeypatch, files, argv, message) -> None:
