@@ -28,7 +28,7 @@ class Engine:
         self.session = aiohttp.ClientSession(connector=aiohttp.UnixConnector(path=str(socket)))
 
     async def call(self, method: str, path: str, body: object = None, **params: str) -> object:
-        async with self.session.request(method, f"http://docker/v1.43/{path}", params=params or None,
+        async with self.session.request(method, f"http://docker/{path}", params=params or None,
                                         data=json.dumps(body) if body is not None else None,
                                         headers={"Content-Type": "application/json"}) as response:
             text = await response.text()
@@ -39,7 +39,7 @@ class Engine:
     async def exec(self, container: str, argv: list[str]) -> tuple[int, str]:
         created = await self.call("POST", f"containers/{container}/exec",
                                   {"Cmd": argv, "AttachStdout": True, "AttachStderr": True})
-        async with self.session.post(f"http://docker/v1.43/exec/{created['Id']}/start",
+        async with self.session.post(f"http://docker/exec/{created['Id']}/start",
                                      data=json.dumps({"Detach": False, "Tty": False}),
                                      headers={"Content-Type": "application/json"}) as response:
             output = await response.read()

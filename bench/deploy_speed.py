@@ -14,7 +14,8 @@ it logs with -v; shipdeck: commands + file operations + Docker API requests, fro
 It also prints a floor per size (bench/deploy_floor.py): the same Docker operations (create, start,
 health wait through `kamal-proxy deploy`, stop old) issued straight to each host's engine in
 parallel, with no shipdeck logic and no SSH, and shipdeck/floor next to shipdeck/Kamal (target: at
-most 1.15).
+most 1.15); and the same deploy through the library (one open Fleet, as the dashboard runs it: no
+process start, connections already open), whose ratio to the floor is the engine's own overhead.
 
 Needs root and the sandbox (`shipdeck sandbox up --hosts N` is run for the largest size; it
 replaces a smaller fleet's host count but keeps what runs). Do not run tests on the sandbox at the
@@ -24,6 +25,8 @@ same time.
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
 import json
 import os
 import re
@@ -33,6 +36,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -113,6 +117,46 @@ def timed(argv: list[str], project: Path, env: dict[str, str]) -> tuple[float, s
     return elapsed, result.stdout + result.stderr
 
 
+@contextlib.contextmanager
+def inside(project: Path, env: dict[str, str]) -> Iterator[None]:
+    """This process in the project directory with the sandbox's environment (as a face runs the engine)."""
+    saved_env, saved_cwd = dict(os.environ), os.getcwd()
+    os.environ.clear()
+    os.environ.update(env)
+    os.chdir(project)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved_env)
+        os.chdir(saved_cwd)
+
+
+def measure_library(project: Path, env: dict[str, str], rounds: int) -> list[float]:
+    """`deploy -P` through one open Fleet (the first deploy opens the connections and is not counted)."""
+    from app.engine.api import DeployOptions
+    from app.engine.confirm import FlagConfirmer
+    from app.engine.fleet import Fleet
+
+    async def run() -> list[float]:
+        times = []
+        fleet_ = Fleet.from_project(confirmer=FlagConfirmer())
+        try:
+            for round_number in range(rounds + 1):
+                began = time.monotonic()
+                result = await fleet_.deploy(DeployOptions(skip_push=True)).result()
+                if not result.ok:
+                    sys.exit(f"library deploy failed: {result.error}")
+                if round_number:
+                    times.append(time.monotonic() - began)
+        finally:
+            await fleet_.close()
+        return times
+
+    with inside(project, env):
+        return asyncio.run(run())
+
+
 def measure(root: Path, size: int, rounds: int, workdir: Path) -> dict:
     env = sandbox_env(root)
     project = write_project(root, size, workdir)
@@ -143,11 +187,14 @@ def measure(root: Path, size: int, rounds: int, workdir: Path) -> dict:
     sockets = [layout.host_dir(root, index) / "run" / "docker.sock" for index in range(1, size + 1)]
     floor_times = measure_floor(sockets, f"{layout.PRIVATE_REGISTRY}/bench/bench{size}:{version}", f"bench{size}",
                                 rounds)
+    library_times = measure_library(project, env, rounds)
     timed([*shipdeck, "app", "remove", f"--confirm=app.remove:bench{size}"], project, env)
     kamal_time = statistics.median(figures["kamal"])
     shipdeck_time = statistics.median(figures["shipdeck"])
     floor_time = statistics.median(floor_times)
+    library_time = statistics.median(library_times)
     return {"hosts": size, "kamal_s": kamal_time, "shipdeck_s": shipdeck_time, "floor_s": floor_time,
+            "library_s": library_time, "library_ratio": library_time / floor_time,
             "ratio": shipdeck_time / kamal_time, "floor_ratio": shipdeck_time / floor_time,
             "kamal_connections": statistics.median(connections["kamal"]),
             "shipdeck_connections": statistics.median(connections["shipdeck"]),
@@ -169,15 +216,16 @@ def main() -> int:
             rows.append(measure(root, size, args.rounds, Path(workdir)))
             row = rows[-1]
             print(f"measured {size} host(s): kamal {row['kamal_s']:.2f}s, shipdeck {row['shipdeck_s']:.2f}s, "
-                  f"floor {row['floor_s']:.2f}s", flush=True)
+                  f"floor {row['floor_s']:.2f}s, library {row['library_s']:.2f}s", flush=True)
     print()
     print("deploy -P of a pre-pushed version (median of "
           f"{args.rounds} rounds; round trips: Kamal's logged remote commands vs shipdeck's commands+files+API)")
     print(f"{'hosts':>5} {'kamal s':>8} {'shipdeck s':>10} {'floor s':>8} {'sd/kamal':>8} {'sd/floor':>8} "
-          f"{'ssh conns k/s':>14} {'round trips k/s':>16}")
+          f"{'library s':>9} {'lib/floor':>9} {'ssh conns k/s':>14} {'round trips k/s':>16}")
     for row in rows:
         print(f"{row['hosts']:>5} {row['kamal_s']:>8.2f} {row['shipdeck_s']:>10.2f} {row['floor_s']:>8.2f} "
-              f"{row['ratio']:>8.2f} {row['floor_ratio']:>8.2f} "
+              f"{row['ratio']:>8.2f} {row['floor_ratio']:>8.2f} {row['library_s']:>9.2f} "
+              f"{row['library_ratio']:>9.2f} "
               f"{row['kamal_connections']:>6g}/{row['shipdeck_connections']:<7g} "
               f"{row['kamal_round_trips']:>7g}/{row['shipdeck_round_trips']:<8g}")
     if len(rows) > 1:

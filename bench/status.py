@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from app.sandbox import fleet, layout  # noqa: E402
-from bench.deploy_speed import sandbox_env, timed, write_project  # noqa: E402
+from bench.deploy_speed import inside, sandbox_env, timed, write_project  # noqa: E402
 
 TARGET_MS = 300.0
 
@@ -60,16 +60,10 @@ def measure(root: Path, size: int, calls: int, workdir: Path) -> dict:
     shipdeck = [sys.executable, "-m", "app"]
     timed([*shipdeck, "build", "push"], project, env)
     timed([*shipdeck, "deploy", "-P"], project, env)
-    saved_env, saved_cwd = dict(os.environ), os.getcwd()
     try:
-        os.environ.clear()
-        os.environ.update(env)
-        os.chdir(project)
-        cold, warm, connections = asyncio.run(time_status(project, calls))
+        with inside(project, env):
+            cold, warm, connections = asyncio.run(time_status(project, calls))
     finally:
-        os.environ.clear()
-        os.environ.update(saved_env)
-        os.chdir(saved_cwd)
         timed([*shipdeck, "app", "remove", f"--confirm=app.remove:bench{size}"], project, env)
     warm.sort()
     return {"hosts": size, "cold_ms": cold, "median_ms": statistics.median(warm),

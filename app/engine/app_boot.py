@@ -12,6 +12,7 @@ import asyncio
 import glob
 import os
 from collections.abc import Awaitable, Callable, Sequence
+from typing import TypeVar
 
 from app import contract
 from app.config.model import Role
@@ -22,8 +23,10 @@ from app.engine.events import Diagnosis
 from app.engine.hooks import run_hook
 from app.engine.runner import Run
 from app.remote import app_docker
+from app.remote.docker_errors import DockerCommandError
 
 ERROR_PAGE_PATTERNS = ("4??.html", "5??.html")
+T = TypeVar("T")
 
 
 class HaltedAtBarrier(BootError):
@@ -172,13 +175,13 @@ async def boot_one(run: Run, host_name: str, role: Role, version: str, barrier: 
     title = f"Boot {role.container_name(version)}"
     async with run.step("app.boot", title, host=host_name, role=role.name):
         renamed: str | None = None
-        if await app.container_id(version):
-            renamed = f"{version}_replaced_{os.urandom(8).hex()}"
-            run.output("app.boot", f"Renaming container {version} to {renamed} as already deployed on {host_name}",
-                       host=host_name)
-            await app.audit(f"Renaming container {version} to {renamed}")
-            await app.rename(version, renamed)
         try:
+            if await app.container_id(version):
+                renamed = f"{version}_replaced_{os.urandom(8).hex()}"
+                run.output("app.boot", f"Renaming container {version} to {renamed} as already deployed on "
+                           f"{host_name}", host=host_name)
+                await app.audit(f"Renaming container {version} to {renamed}")
+                await app.rename(version, renamed)
             await _boot_after_rename(run, app, version, barrier)
         except asyncio.CancelledError:
             if renamed is not None and not app.switched:
@@ -235,28 +238,48 @@ def boot_failure_diagnosis(run: Run, app: AppOnHost, version: str, error: BaseEx
                ("The previous version still serves; deploy again once fixed", "shipdeck deploy")))
 
 
-async def finish_shielded(work: Awaitable[None]) -> None:
-    """Run `work` to its end even if the caller is cancelled meanwhile (then re-raise the cancellation)."""
+async def finish_shielded(work: Awaitable[T]) -> T:
+    """Run `work` to its end even if the caller is cancelled meanwhile (once or more), then re-raise
+    the cancellation."""
     task = asyncio.ensure_future(work)
-    try:
-        await asyncio.shield(task)
-    except asyncio.CancelledError:
-        await task
-        raise
+    cancelled = False
+    while not task.done():
+        try:
+            await asyncio.shield(task)
+        except asyncio.CancelledError:
+            cancelled = True
+    if cancelled:
+        raise asyncio.CancelledError
+    return task.result()
+
+
+RESTORE_ATTEMPTS = 5
 
 
 async def restore_renamed(app: AppOnHost, version: str, renamed: str) -> None:
     """Undo a same-version boot that was interrupted: remove the new container (it never took over) and
-    give the old one its name back, so the serving container keeps its canonical name."""
+    give the old one its name back, so the serving container keeps its canonical name.
+
+    A request the cancellation interrupted may still be carried out by the engine (a create landing
+    after our look), so a rename that finds the name taken clears it again and retries."""
     host = app.host
-    new_id = await app_docker.container_id_by_name(host, app.role.container_name(version))
-    if new_id:
-        app.show(f"docker rm --force {app.role.container_name(version)}")
-        await app_docker.remove_container(host, new_id, force=True)
-    app.show(commands.rename(app.role, renamed, version))
-    await app_docker.rename(host, app.role.container_name(renamed), app.role.container_name(version))
-    app.run.output(app.step, f"Interrupted: container {app.role.container_name(version)} keeps its name",
-                   host=app.host_name)
+    canonical, aside = app.role.container_name(version), app.role.container_name(renamed)
+    for attempt in range(1, RESTORE_ATTEMPTS + 1):
+        if not await app_docker.container_id_by_name(host, aside):
+            return  # the rename never happened: nothing to undo
+        new_id = await app_docker.container_id_by_name(host, canonical)
+        if new_id:
+            app.show(f"docker rm --force {canonical}")
+            await app_docker.remove_container(host, new_id, force=True)
+        app.show(commands.rename(app.role, renamed, version))
+        try:
+            await app_docker.rename(host, aside, canonical)
+            break
+        except DockerCommandError:
+            if attempt == RESTORE_ATTEMPTS:
+                raise
+            await asyncio.sleep(0.2 * attempt)
+    app.run.output(app.step, f"Interrupted: container {canonical} keeps its name", host=app.host_name)
 
 
 async def _stop_quietly(app: AppOnHost, version: str) -> None:
@@ -270,7 +293,7 @@ async def start_new_version(run: Run, app: AppOnHost, version: str) -> None:
     role = app.role
     await app.audit(f"Booted app version {version}")
     await app.write_env_file()
-    await app.run_container(version)
+    await finish_shielded(app.run_container(version))  # never half-done: created and started, or not at all
     if role.running_proxy:
         endpoint = await app.container_id(version)
         if not endpoint:

@@ -9,7 +9,6 @@ runs Kamal's command string itself over SSH where the Engine API cannot express 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from typing import Any
 
 from app import contract
@@ -144,13 +143,16 @@ class AppOnHost:
         # Once kamal-proxy is told to switch it finishes inside its container whatever happens to us:
         # wait for its answer even when cancelled, so `switched` says what really serves.
         task = asyncio.ensure_future(self.proxy_exec(argv))
-        try:
-            await asyncio.shield(task)
-        except asyncio.CancelledError:
-            with contextlib.suppress(Exception):
-                await task
-                self.switched = True
-            raise
+        cancelled = False
+        while not task.done():
+            try:
+                await asyncio.shield(task)
+            except asyncio.CancelledError:
+                cancelled = True
+        if cancelled:
+            self.switched = not task.cancelled() and task.exception() is None
+            raise asyncio.CancelledError
+        task.result()
         self.switched = True
 
     async def wait_until_answering(self, container: str) -> None:

@@ -194,7 +194,8 @@ async def test_one_connection_per_host_across_twenty_operations(in_project: Proj
         for round_number in range(4):
             assert (await fleet.status()).hosts
             operations += 1
-            for start in (fleet.details, lambda: fleet.lock_acquire(f"round {round_number}"), fleet.lock_release,
+            message = f"round {round_number}"
+            for start in (fleet.details, lambda message=message: fleet.lock_acquire(message), fleet.lock_release,
                           lambda: fleet.app_exec("true", reuse=True)):
                 result = await start().result()  # one after the other
                 assert result.ok, result.error

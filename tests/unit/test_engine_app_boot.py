@@ -240,3 +240,34 @@ def test_a_failed_boot_emits_a_diagnosis_with_fixes(tmp_path: Path, monkeypatch)
     assert diagnosis.code == "app.boot_failed" and diagnosis.host == "h1"
     assert diagnosis.target == role.container_name("v2") and "FAIL_HEALTHCHECK is set" in diagnosis.detail
     assert any("app logs" in command for _, command in diagnosis.fixes)
+
+
+def test_restoring_the_name_clears_a_container_created_late(tmp_path: Path, monkeypatch) -> None:
+    """A create the cancellation interrupted can land after the restore looked: the rename then finds the
+    name taken, removes the late container and tries again."""
+    from app.remote import app_docker
+    from app.remote.docker_errors import DockerCommandError
+
+    config = make_config(tmp_path, {"servers": {"web": ["h1"]}})
+    run = run_for(config)
+    role = run.targets.roles[0]
+    canonical, aside = role.container_name("v1"), role.container_name("v1_replaced_ab")
+    host = _FakeDockerHost({aside: "old0000000001"})
+    _fake_docker(monkeypatch, host)
+    run.host = lambda _name: object()  # type: ignore[method-assign]
+    real_rename = app_docker.rename
+    attempts = 0
+
+    async def rename_racing_a_late_create(_host, old, new):
+        nonlocal attempts
+        attempts += 1
+        if attempts == 1:
+            host.names[canonical] = "late000000003"  # the interrupted create lands now
+            raise DockerCommandError("Error response from daemon: Conflict. The container name is already in use",
+                                     status=409)
+        await real_rename(_host, old, new)
+
+    monkeypatch.setattr(app_docker, "rename", rename_racing_a_late_create)
+    app = app_boot.AppOnHost(run, "h1", role, step="app.boot")
+    asyncio.run(app_boot.restore_renamed(app, "v1", "v1_replaced_ab"))
+    assert host.names == {canonical: "old0000000001"} and host.removed == ["late000000003"] and attempts == 2
