@@ -50,11 +50,6 @@ class EnvSpec:
                 secrets.append(pair)
         return EnvSpec(MappingProxyType({**self.clear, **other.clear}), tuple(secrets))
 
-    @property
-    def secret_keys(self) -> tuple[str, ...]:
-        """Secret entries as written (`NAME` or `NAME:KEY`)."""
-        return tuple(name if name == key else f"{name}:{key}" for name, key in self.secrets)
-
     @staticmethod
     def from_secret_entries(clear: Mapping[str, object], entries: list[str] | tuple[str, ...]) -> EnvSpec:
         pairs: list[tuple[str, str]] = []

@@ -16,7 +16,9 @@ from app import contract
 from app.config.model import Accessory, Config
 from app.engine import app_commands, audit, local_registry, lock, registry_ops
 from app.engine.confirm import ConfirmationRequest, Effect
+from app.engine.options import ExecOptions, InteractiveCommand, LogOptions
 from app.engine.proxy_ops import container_logs, deploy_args, follow_logs, remove_tree
+from app.engine.results import PS_COLUMNS, ps_rows
 from app.engine.runner import Run
 from app.errors import ShipdeckError, UsageError
 from app.remote import app_docker, docker_ops
@@ -361,19 +363,20 @@ async def reboot(run: Run, name: str) -> None:
 
 # -- details / logs / exec -----------------------------------------------------------------------------
 
-async def details(run: Run, name: str) -> dict[tuple[str, str], list[str]]:
-    """`docker ps --filter label=service=<svc>` per accessory and host, as the CLI's table."""
-    results: dict[tuple[str, str], list[str]] = {}
+async def details(run: Run, name: str) -> None:
+    """`docker ps --filter label=service=<svc>` per accessory and host (`Rows`, title "Accessory NAME")."""
     for accessory in selected(run, name):
-        async def one(host: str, a: Accessory = accessory) -> None:
+        async def one(host: str, a: Accessory = accessory) -> list:
             command = f"docker ps --filter label=service={a.service_name}"
             async with run.step("accessory.details", f"Accessory {a.name}: {command}", host=host):
-                containers = await app_docker.list_containers(
+                return await app_docker.list_containers(
                     run.host(host), contract.accessory_filter_args(a.service_name)[1::2])
-                results[(a.name, host)] = docker_ops.ps_table(containers)
 
-        await run.on_hosts(hosts_for(run, accessory), one)
-    return results
+        hosts = hosts_for(run, accessory)
+        found = await run.on_hosts(hosts, one)
+        for host in hosts:
+            run.rows("accessory.containers", f"Accessory {accessory.name}", PS_COLUMNS, ps_rows(found[host]),
+                     host=host)
 
 
 def logs_command(accessory: Accessory, *, since: str | None, lines: int | None, timestamps: bool,
@@ -382,22 +385,25 @@ def logs_command(accessory: Accessory, *, since: str | None, lines: int | None, 
                                             grep=grep, grep_options=grep_options, padded=True)
 
 
-async def logs(run: Run, name: str, *, since: str | None = None, lines: int | None = None,
-               grep: str | None = None, grep_options: str | None = None, timestamps: bool = True,
-               follow: bool = False, on_line=None) -> dict[str, list[str]] | None:
+async def logs(run: Run, name: str, options: LogOptions) -> None:
+    """The accessory's log lines on each of its hosts (untitled `Rows`: Kamal prints them bare)."""
     accessory = lookup(run, name)
     hosts = hosts_for(run, accessory)
-    if follow:
+    if options.follow:
         run.notice(f"Following logs on {hosts}...")
         await follow_logs(run, accessory.hosts[0], accessory.service_name, step="accessory.logs",
-                          timestamps=timestamps, grep=grep, on_line=on_line)
-        return None
-    if lines is None and not (since or grep):
+                          timestamps=options.timestamps, grep=options.grep)
+        return
+    lines = options.lines
+    if lines is None and not (options.since or options.grep):
         lines = 100
-    return await container_logs(run, hosts, accessory.service_name, step="accessory.logs",
-                                command=logs_command(accessory, since=since, lines=lines, timestamps=timestamps,
-                                                     grep=grep, grep_options=grep_options),
-                                since=since, lines=lines, timestamps=timestamps, grep=grep)
+    found = await container_logs(run, hosts, accessory.service_name, step="accessory.logs",
+                                 command=logs_command(accessory, since=options.since, lines=lines,
+                                                      timestamps=options.timestamps, grep=options.grep,
+                                                      grep_options=options.grep_options),
+                                 since=options.since, lines=lines, timestamps=options.timestamps, grep=options.grep)
+    for host, collected in found.items():
+        run.lines("accessory.logs", "", collected, host=host)
 
 
 async def execute(run: Run, name: str, command: str, *, reuse: bool = False,
@@ -442,6 +448,33 @@ async def execute(run: Run, name: str, command: str, *, reuse: bool = False,
 
     await run.on_hosts(hosts, one)
     return results
+
+
+async def exec_(run: Run, name: str, options: ExecOptions) -> InteractiveCommand | None:
+    """`accessory exec NAME CMD`: output per host as `Rows` (title "App", as Kamal prints it); `-i` at a
+    terminal (no piped input): the interactive command on the accessory's first host, for the face to run."""
+    if not options.command:
+        raise UsageError("accessory exec needs a command")
+    await run.pool.first_connect()  # Kamal's `exec` runs pre-connect first, whichever way it reaches the host
+    if options.interactive and options.stdin is None:
+        from app.engine import server
+
+        accessory = lookup(run, name)
+        host = accessory.hosts[0]
+        if options.reuse:
+            run.notice("Launching interactive command via SSH from existing container...")
+            shell = exec_existing_command(accessory, options.command, interactive=True)
+        else:
+            run.notice("Launching interactive command via SSH from new container...")
+            await registry_ops.login_on_host(run, host, accessory.registry or run.config.registry)
+            shell = exec_new_command(run.config, accessory, options.command, interactive=True)
+        return InteractiveCommand(host, tuple(server.ssh_argv(run, host, shell)))
+    where = "existing" if options.reuse else "new"
+    run.notice(f"Launching command from {where} container...")
+    outputs = await execute(run, name, options.command, reuse=options.reuse, stdin=options.stdin)
+    for host, output in outputs.items():
+        run.lines("accessory.exec", "App", output, host=host)
+    return None
 
 
 # -- remove --------------------------------------------------------------------------------------------

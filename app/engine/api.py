@@ -244,6 +244,7 @@ class LockStatus:
     acquired_at: float | None = None  # Unix time
     age_s: float | None = None  # at the time of the snapshot
     host: str | None = None
+    details: str = ""  # the lock's details exactly as written (Kamal's three lines)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -523,7 +524,7 @@ class FleetAPI(Protocol):
 
     def connection_state(self, host: str) -> ConnectionState: ...
 
-    async def status(self) -> FleetStatus: ...
+    async def status(self, *, wait: bool = True) -> FleetStatus: ...
 
     def watch(self) -> AsyncIterator[FleetChange]: ...
 

@@ -18,6 +18,7 @@ from app.config.model import Role
 from app.engine import app_commands as commands
 from app.engine import audit
 from app.engine.app_host import AppOnHost, BootError
+from app.engine.events import Diagnosis
 from app.engine.hooks import run_hook
 from app.engine.runner import Run
 from app.remote import app_docker
@@ -165,46 +166,97 @@ async def prepare(run: Run, version: str) -> None:
 # ---------------------------------------------------------------- one host, one role
 
 async def boot_one(run: Run, host_name: str, role: Role, version: str, barrier: Barrier) -> None:
-    """Kamal::Cli::App::Boot#run."""
-    gatekeeper = role == run.targets.primary_role
+    """Kamal::Cli::App::Boot#run. Cancelled after renaming a same-version container aside and before
+    the new one took over, it puts the old container back under its own name."""
     app = AppOnHost(run, host_name, role, step="app.boot")
     title = f"Boot {role.container_name(version)}"
     async with run.step("app.boot", title, host=host_name, role=role.name):
+        renamed: str | None = None
         if await app.container_id(version):
             renamed = f"{version}_replaced_{os.urandom(8).hex()}"
             run.output("app.boot", f"Renaming container {version} to {renamed} as already deployed on {host_name}",
                        host=host_name)
             await app.audit(f"Renaming container {version} to {renamed}")
             await app.rename(version, renamed)
-        old_version = await app.current_running_version()
-
-        if not gatekeeper:
-            run.output("app.boot", f"Waiting for the first healthy {run.targets.primary_role.name} container before "
-                       f"booting {role.name} on {host_name}...", host=host_name)
-            await barrier.wait()
-
         try:
-            await start_new_version(run, app, version)
-        except BaseException as error:
-            report = ""
-            if gatekeeper:
-                barrier.close()
-            if gatekeeper and not isinstance(error, asyncio.CancelledError | HaltedAtBarrier):
-                try:
-                    report = await app.failure_report(version)
-                except Exception as report_error:
-                    report = f"Could not fetch logs for {version}: {report_error}"
-            await asyncio.shield(_stop_quietly(app, version))
-            if report:
-                raise BootError(f"Failed to boot {role.name} on {host_name}: {error}\n{report}") from error
+            await _boot_after_rename(run, app, version, barrier)
+        except asyncio.CancelledError:
+            if renamed is not None and not app.switched:
+                await finish_shielded(restore_renamed(app, version, renamed))
             raise
 
-        if gatekeeper and barrier.open():
-            run.output("app.boot", f"First {role.name} container is healthy on {host_name}, booting any other roles",
-                       host=host_name)
 
-        if old_version:
-            await stop_old_version(run, app, old_version, version)
+async def _boot_after_rename(run: Run, app: AppOnHost, version: str, barrier: Barrier) -> None:
+    role, host_name = app.role, app.host_name
+    gatekeeper = role == run.targets.primary_role
+    old_version = await app.current_running_version()
+
+    if not gatekeeper:
+        run.output("app.boot", f"Waiting for the first healthy {run.targets.primary_role.name} container before "
+                   f"booting {role.name} on {host_name}...", host=host_name)
+        await barrier.wait()
+
+    try:
+        await start_new_version(run, app, version)
+    except BaseException as error:
+        report = ""
+        if gatekeeper:
+            barrier.close()
+        if gatekeeper and not isinstance(error, asyncio.CancelledError | HaltedAtBarrier):
+            try:
+                report = await app.failure_report(version)
+            except Exception as report_error:
+                report = f"Could not fetch logs for {version}: {report_error}"
+        await asyncio.shield(_stop_quietly(app, version))
+        if report:
+            run.events.emit(boot_failure_diagnosis(run, app, version, error, report))
+            raise BootError(f"Failed to boot {role.name} on {host_name}: {error}\n{report}") from error
+        raise
+
+    if gatekeeper and barrier.open():
+        run.output("app.boot", f"First {role.name} container is healthy on {host_name}, booting any other roles",
+                   host=host_name)
+
+    if old_version:
+        await stop_old_version(run, app, old_version, version)
+
+
+def boot_failure_diagnosis(run: Run, app: AppOnHost, version: str, error: BaseException, report: str) -> Diagnosis:
+    """What the engine knows when a new container does not come up: where, why, and the next steps."""
+    role, host = app.role.name, app.host_name
+    container = app.role.container_name(version)
+    lines = [line for line in report.splitlines() if line.strip()]
+    return Diagnosis(
+        code="app.boot_failed", title=f"{container} did not become healthy on {host}: {error}", host=host,
+        target=container, detail="\n".join(lines[-20:]),
+        fixes=(("Read the new container's log", f"shipdeck app logs -r {role} -h {host} -n 200"),
+               ("Check the health check path and port (proxy.healthcheck, proxy.app_port in config/deploy.yml)",
+                "shipdeck config"),
+               ("The previous version still serves; deploy again once fixed", "shipdeck deploy")))
+
+
+async def finish_shielded(work: Awaitable[None]) -> None:
+    """Run `work` to its end even if the caller is cancelled meanwhile (then re-raise the cancellation)."""
+    task = asyncio.ensure_future(work)
+    try:
+        await asyncio.shield(task)
+    except asyncio.CancelledError:
+        await task
+        raise
+
+
+async def restore_renamed(app: AppOnHost, version: str, renamed: str) -> None:
+    """Undo a same-version boot that was interrupted: remove the new container (it never took over) and
+    give the old one its name back, so the serving container keeps its canonical name."""
+    host = app.host
+    new_id = await app_docker.container_id_by_name(host, app.role.container_name(version))
+    if new_id:
+        app.show(f"docker rm --force {app.role.container_name(version)}")
+        await app_docker.remove_container(host, new_id, force=True)
+    app.show(commands.rename(app.role, renamed, version))
+    await app_docker.rename(host, app.role.container_name(renamed), app.role.container_name(version))
+    app.run.output(app.step, f"Interrupted: container {app.role.container_name(version)} keeps its name",
+                   host=app.host_name)
 
 
 async def _stop_quietly(app: AppOnHost, version: str) -> None:

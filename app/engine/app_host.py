@@ -2,13 +2,14 @@
 
 Each action first shows the exact command Kamal would run (an Output line on the current step, so
 `-v` prints it), then does the same thing through the Docker API or SFTP over the host's single
-connection. The `docker run` of the app goes through the shared translation in `app.remote.docker_cli`
-when it is available, else it runs Kamal's command string itself over SSH.
+connection. The `docker run` of the app goes through the translation in `app.remote.docker_ops`, which
+runs Kamal's command string itself over SSH where the Engine API cannot express it exactly.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import Any
 
 from app import contract
@@ -17,7 +18,7 @@ from app.engine import app_commands as commands
 from app.engine import audit
 from app.engine.runner import Run
 from app.errors import ShipdeckError
-from app.remote import app_docker
+from app.remote import app_docker, docker_ops
 
 LOG_LINES_ON_FAILURE = 100
 
@@ -34,6 +35,7 @@ class AppOnHost:
         self.host_name = host
         self.role = role
         self.step = step
+        self.switched = False  # the new container took over (kamal-proxy deployed it, or it is healthy)
 
     @property
     def config(self) -> Config:
@@ -139,7 +141,17 @@ class AppOnHost:
         argv = ["kamal-proxy", "deploy", self.role.container_prefix, *contract.optionize(options, with_="=",
                                                                                             escape=False)]
         await self.wait_until_answering(target)
-        await self.proxy_exec(argv)
+        # Once kamal-proxy is told to switch it finishes inside its container whatever happens to us:
+        # wait for its answer even when cancelled, so `switched` says what really serves.
+        task = asyncio.ensure_future(self.proxy_exec(argv))
+        try:
+            await asyncio.shield(task)
+        except asyncio.CancelledError:
+            with contextlib.suppress(Exception):
+                await task
+                self.switched = True
+            raise
+        self.switched = True
 
     async def wait_until_answering(self, container: str) -> None:
         """Hand the container to kamal-proxy once its health check path answers 2xx, for at most one
@@ -196,6 +208,7 @@ class AppOnHost:
                 state = await self.status(version)
             if state in ("running", "healthy"):
                 self.run.output(self.step, "Container is healthy!", host=self.host_name)
+                self.switched = True
                 return
             left = deadline - loop.time()
             if left <= 0:
@@ -221,12 +234,6 @@ class AppOnHost:
 
 
 async def run_docker_command(run: Run, host_name: str, command: str, env_files: dict[str, str]) -> None:
-    """Run one of Kamal's detached `docker run` strings: through the Engine API when the shared
-    translation (`app.remote.docker_ops`) can express it exactly, otherwise the very string over SSH."""
-    host = run.host(host_name)
-    try:
-        from app.remote.docker_ops import run_container
-    except ImportError:  # translation layer not installed: Kamal's own way
-        await host.run(command)
-        return
-    await run_container(host, command, env_files=env_files)
+    """Run one of Kamal's detached `docker run` strings: through the Engine API when the translation
+    (`app.remote.docker_ops`) can express it exactly, otherwise the very string over SSH."""
+    await docker_ops.run_container(run.host(host_name), command, env_files=env_files)

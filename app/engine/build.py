@@ -153,7 +153,7 @@ async def push(run: Run, *, no_cache: bool | None = None) -> PushResult:
     config = run.config
     config.require_version()
     if no_cache is None:
-        no_cache = bool(run.options.extra.get("no_cache"))
+        no_cache = run.options.no_cache
     await run.pool.first_connect()  # the pre-connect hook, as Kamal runs it before a build (remote builders)
     async with LocalDocker() as docker:
         engine_arch = await docker.architecture()

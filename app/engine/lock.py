@@ -80,6 +80,8 @@ async def acquire(run: Run, message: str = AUTOMATIC_MESSAGE, version: str | Non
         details = ruby_encode64(lock_details(run, message, version).encode()) + "\n"
         await host.write_file(details_path, details.encode(), mode=0o644)
     run.holding_lock = True
+    if run.on_lock_change is not None:
+        run.on_lock_change(True)
 
 
 async def release(run: Run) -> bool:
@@ -95,6 +97,8 @@ async def release(run: Run) -> bool:
             await sftp.remove(details_path)
         await sftp.rmdir(directory)
     run.holding_lock = False
+    if run.on_lock_change is not None:
+        run.on_lock_change(False)
     return True
 
 

@@ -16,6 +16,8 @@ from app.config.model import Config, Proxy, ProxyRun
 from app.engine import app_commands, audit, local_registry, lock, registry_ops
 from app.engine.confirm import ConfirmationRequest, Effect
 from app.engine.hooks import run_hook
+from app.engine.options import LogOptions
+from app.engine.results import PS_COLUMNS, ps_rows
 from app.engine.runner import Run
 from app.errors import ShipdeckError
 from app.remote import app_docker, docker_cli, docker_ops
@@ -132,14 +134,6 @@ def stop_command() -> str:
 
 def remove_container_command() -> str:
     return f"docker container prune --force --filter {OCI_TITLE_FILTER}"
-
-
-def remove_image_command() -> str:
-    return f"docker image prune --all --force --filter {OCI_TITLE_FILTER}"
-
-
-def version_command() -> str:
-    return f"docker inspect {contract.PROXY_CONTAINER} --format '{{{{.Config.Image}}}}' | awk -F: '{{print $NF}}'"
 
 
 def deploy_options(config: Config, proxy: Proxy, role: str | None = None) -> dict[str, object]:
@@ -365,47 +359,48 @@ async def restart(run: Run) -> None:
 
 # -- details / logs ------------------------------------------------------------------------------
 
-async def details(run: Run) -> dict[str, list[str]]:
-    """`docker ps --filter 'name=^kamal-proxy$'` per proxy host, as the CLI's table."""
-    async def one(host: str) -> list[str]:
+async def details(run: Run) -> None:
+    """`docker ps --filter 'name=^kamal-proxy$'` per proxy host (`Rows`, title "Proxy")."""
+    async def one(host: str) -> list:
         async with run.step("proxy.details", f"docker ps --filter 'name=^{contract.PROXY_CONTAINER}$'", host=host):
-            containers = await app_docker.list_containers(run.host(host), [f"name=^{contract.PROXY_CONTAINER}$"])
-            lines = docker_ops.ps_table(containers)
-            for line in lines:
-                run.output("proxy.details", line, host=host)
-            return lines
+            return await app_docker.list_containers(run.host(host), [f"name=^{contract.PROXY_CONTAINER}$"])
 
-    return await run.on_hosts(proxy_hosts(run), one)
+    hosts = proxy_hosts(run)
+    found = await run.on_hosts(hosts, one)
+    for host in hosts:
+        run.rows("proxy.containers", "Proxy", PS_COLUMNS, ps_rows(found[host]), host=host)
 
 
-async def logs(run: Run, *, since: str | None = None, lines: int | None = None, grep: str | None = None,
-               grep_options: str | None = None, timestamps: bool = True, follow: bool = False,
-               on_line=None) -> dict[str, list[str]] | None:
-    """Log lines per proxy host; with `follow`, stream the primary host's lines to `on_line`."""
-    if follow:
+async def logs(run: Run, options: LogOptions) -> None:
+    """Log lines per proxy host (`Rows` of kind "proxy.logs", title "Proxy"); with `follow`, the primary
+    host's lines as they come."""
+    if options.follow:
         host = run.targets.primary_host if run.targets is not None else run.config.primary_host
         run.notice(f"Following logs on {host}...")
-        await follow_logs(run, host, contract.PROXY_CONTAINER, step="proxy.logs", timestamps=timestamps, grep=grep,
-                          on_line=on_line)
-        return None
-    if lines is None and not (since or grep):
+        await follow_logs(run, host, contract.PROXY_CONTAINER, step="proxy.logs", timestamps=options.timestamps,
+                          grep=options.grep)
+        return
+    lines = options.lines
+    if lines is None and not (options.since or options.grep):
         lines = 100
-    return await container_logs(run, proxy_hosts(run), contract.PROXY_CONTAINER, step="proxy.logs",
-                                command=app_commands.docker_logs_command(
-                                    contract.PROXY_CONTAINER, since=since, lines=lines, timestamps=timestamps,
-                                    grep=grep, grep_options=grep_options),
-                                since=since, lines=lines, timestamps=timestamps, grep=grep)
+    hosts = proxy_hosts(run)
+    found = await container_logs(run, hosts, contract.PROXY_CONTAINER, step="proxy.logs",
+                                 command=app_commands.docker_logs_command(
+                                     contract.PROXY_CONTAINER, since=options.since, lines=lines,
+                                     timestamps=options.timestamps, grep=options.grep,
+                                     grep_options=options.grep_options),
+                                 since=options.since, lines=lines, timestamps=options.timestamps, grep=options.grep)
+    for host in hosts:
+        run.lines("proxy.logs", "Proxy", found[host], host=host)
 
 
-async def follow_logs(run: Run, host: str, container: str, *, step: str, timestamps: bool, grep: str | None,
-                      on_line=None) -> None:
-    """`docker logs --tail 10 --follow` until interrupted; lines go to `on_line` (and the event log)."""
+async def follow_logs(run: Run, host: str, container: str, *, step: str, timestamps: bool,
+                      grep: str | None) -> None:
+    """`docker logs --tail 10 --follow` until cancelled; each line an untitled one-line `Rows`."""
     async with run.step(step, f"docker logs {container} --tail 10 --follow", host=host):
         async for line in app_docker.follow_logs(run.host(host), container, tail=10, timestamps=timestamps):
             if grep is None or re.search(grep, line):
-                run.output(step, line, host=host)
-                if on_line is not None:
-                    on_line(line)
+                run.lines(step, "", [line], host=host)
 
 
 async def container_logs(run: Run, hosts: list[str], container: str, *, step: str, command: str,

@@ -9,11 +9,13 @@ in StepStarted/StepFinished events; `run.on_hosts(...)` fans work out over hosts
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import itertools
 import os
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from app.engine.confirm import Confirmer, FlagConfirmer
@@ -21,6 +23,7 @@ from app.engine.events import (
     EventLog,
     Notice,
     Output,
+    Rows,
     StepFinished,
     StepStarted,
     StepStatus,
@@ -28,6 +31,11 @@ from app.engine.events import (
 from app.errors import ShipdeckError
 
 T = TypeVar("T")
+
+# The step instance the current task is inside (tasks started by `on_hosts` inherit a copy, so
+# concurrent steps on different hosts never see each other's).
+_current_step: contextvars.ContextVar[tuple[str, str, str | None] | None] = \
+    contextvars.ContextVar("shipdeck_current_step", default=None)
 
 
 class StepFailed(ShipdeckError):
@@ -59,7 +67,7 @@ class HostsFailed(ShipdeckError):
 
 @dataclass
 class RunOptions:
-    """What the operator asked for on the command line (Kamal's global options and friends)."""
+    """How one operation runs: Kamal's global options (hosts, roles, primary, version, hooks) and friends."""
 
     hosts: tuple[str, ...] = ()  # -h patterns
     roles: tuple[str, ...] = ()  # -r patterns
@@ -67,12 +75,10 @@ class RunOptions:
     version: str | None = None
     skip_hooks: bool = False
     skip_push: bool = False
-    verbose: bool = False
-    quiet: bool = False
     lock_wait: bool = False
     lock_wait_timeout: float = 900.0
     lock_wait_interval: float = 15.0
-    extra: dict[str, Any] = field(default_factory=dict)
+    no_cache: bool = False
 
 
 class Run:
@@ -103,6 +109,10 @@ class Run:
         # A lock held by a parent process (a hook running shipdeck or kamal) counts as ours.
         self.holding_lock = os.environ.get("KAMAL_LOCK") == "true"
         self.started = time.monotonic()
+        self._step_numbers = itertools.count(1)
+        # Told when this run takes (True) or releases (False) the deploy lock: a Fleet reports it to
+        # its watchers at once.
+        self.on_lock_change: Callable[[bool], None] | None = None
 
     def target_hosts(self) -> list[str]:
         return list(self.targets.hosts) if self.targets is not None else list(self.config.all_hosts)
@@ -114,39 +124,67 @@ class Run:
     # -- events ---------------------------------------------------------------------------------
 
     def output(self, step: str, line: str, host: str | None = None, stream: str = "stdout") -> None:
-        self.events.emit(Output(step=step, line=line, host=host, stream=stream))
+        """A line of output; it belongs to the current step instance when that is the same step on
+        the same host (so a face can show it under the right cell)."""
+        current = _current_step.get()
+        step_id, role = "", None
+        if current is not None and current[0].startswith(step + "#") and current[2] == host:
+            step_id, role = current[0], current[1] or None
+        self.events.emit(Output(step=step, line=line, host=host, stream=stream, role=role, step_id=step_id))
 
     def notice(self, message: str, level: str = "info", host: str | None = None) -> None:
         self.events.emit(Notice(message=message, level=level, host=host))
+
+    def rows(self, kind: str, title: str, columns: Sequence[str], rows: Iterable[Sequence[object]], *,
+             host: str | None = None, role: str | None = None) -> None:
+        """A structured result (a table); faces lay it out."""
+        self.events.emit(Rows(kind=kind, title=title, columns=tuple(columns),
+                              rows=tuple(tuple(str(cell) for cell in row) for row in rows), host=host, role=role))
+
+    def lines(self, kind: str, title: str, lines: str | Iterable[str], *, host: str | None = None,
+              role: str | None = None) -> None:
+        """Text output as a one-column result (`output`), e.g. what a command printed on a host."""
+        if isinstance(lines, str):
+            lines = lines.rstrip("\n").splitlines()
+        self.rows(kind, title, ("output",), ((line,) for line in lines), host=host, role=role)
+
+    def next_step_id(self, step: str) -> str:
+        return f"{step}#{next(self._step_numbers)}"
 
     @asynccontextmanager
     async def step(
         self, step: str, title: str, *, host: str | None = None, role: str | None = None
     ) -> AsyncIterator[None]:
         """One unit of work: emits start/finish with its duration; a failure becomes StepFailed."""
-        self.events.emit(StepStarted(step=step, title=title, host=host, role=role))
+        step_id = self.next_step_id(step)
+        self.events.emit(StepStarted(step=step, title=title, host=host, role=role, step_id=step_id))
+        token = _current_step.set((step_id, role or "", host))
         began = time.monotonic()
+
+        def finished(status: StepStatus, error: str | None = None) -> StepFinished:
+            return StepFinished(step=step, status=status, host=host, role=role, duration=time.monotonic() - began,
+                                error=error, step_id=step_id)
+
         try:
             yield
         except asyncio.CancelledError:
-            self.events.emit(StepFinished(step=step, status=StepStatus.CANCELLED, host=host, role=role,
-                                          duration=time.monotonic() - began, error="cancelled"))
+            self.events.emit(finished(StepStatus.CANCELLED, "cancelled"))
             raise
         except StepFailed as error:
-            self.events.emit(StepFinished(step=step, status=StepStatus.FAILED, host=host, role=role,
-                                          duration=time.monotonic() - began, error=str(error)))
+            self.events.emit(finished(StepStatus.FAILED, str(error)))
             raise
         except Exception as error:
-            self.events.emit(StepFinished(step=step, status=StepStatus.FAILED, host=host, role=role,
-                                          duration=time.monotonic() - began, error=str(error)))
+            self.events.emit(finished(StepStatus.FAILED, str(error)))
             raise StepFailed(step, host, error) from error
-        self.events.emit(StepFinished(step=step, status=StepStatus.OK, host=host, role=role,
-                                      duration=time.monotonic() - began))
+        finally:
+            _current_step.reset(token)
+        self.events.emit(finished(StepStatus.OK))
 
     def skipped(self, step: str, title: str, reason: str, *, host: str | None = None) -> None:
-        self.events.emit(StepStarted(step=step, title=title, host=host))
+        step_id = self.next_step_id(step)
+        self.events.emit(StepStarted(step=step, title=title, host=host, step_id=step_id))
         self.events.emit(StepFinished(step=step, status=StepStatus.SKIPPED, host=host, duration=0.0,
-                                      error=reason))
+                                      error=reason, step_id=step_id))
 
     # -- fan-out --------------------------------------------------------------------------------
 

@@ -8,8 +8,6 @@ Kamal's message. Finally the local `docker-setup` hook runs, every time.
 
 from __future__ import annotations
 
-import os
-
 from app.engine import audit, lock
 from app.engine.hooks import run_hook
 from app.engine.runner import Run
@@ -110,9 +108,3 @@ def ssh_argv(run: Run, host: str, command: str) -> list[str]:
         argv += ["-o", "IdentitiesOnly=yes"]
     argv += ["-t", f"{ssh.user}@{host}", "-p", str(ssh.port), command]
     return argv
-
-
-def exec_interactive(run: Run, host: str, command: str) -> None:
-    """Replace this process with an interactive ssh session running `command` (Kamal's `exec ssh -t`)."""
-    argv = ssh_argv(run, host, command)
-    os.execvp(argv[0], argv)

@@ -104,10 +104,10 @@ async def rename(host: RemoteHost, container: str, new_name: str) -> None:
     await _call(host, "docker rename", lambda docker: docker_cli.rename_container(docker, container, new_name))
 
 
-async def remove_container(host: RemoteHost, container: str) -> None:
-    """`docker rm CONTAINER`."""
-
-    await _call(host, "docker rm", lambda docker: call(docker, "DELETE", f"containers/{container}"))
+async def remove_container(host: RemoteHost, container: str, *, force: bool = False) -> None:
+    """`docker rm [--force] CONTAINER`."""
+    params = {"force": "1"} if force else None
+    await _call(host, "docker rm", lambda docker: call(docker, "DELETE", f"containers/{container}", params=params))
 
 
 async def prune_containers(host: RemoteHost, filters: Sequence[str]) -> list[str]:
@@ -137,6 +137,16 @@ async def follow_logs(host: RemoteHost, container: str, *, tail: int | None = 10
     docker = await host.docker()
     async for line in docker_streams.container_logs(docker, container, tail=tail, timestamps=timestamps, follow=True):
         yield line.text
+
+
+async def stream_logs(host: RemoteHost, container: str, *, tail: int | None = None, since: str | None = None,
+                      follow: bool = True) -> AsyncIterator[docker_streams.LogLine]:
+    """`docker logs --timestamps [--tail N] [--since S] [--follow] CONTAINER`: each line with its stream
+    (stdout or stderr) and Docker's RFC 3339 timestamp in front of the text."""
+    docker = await host.docker()
+    async for line in docker_streams.container_logs(docker, container, tail=tail, since=since, timestamps=True,
+                                                    follow=follow):
+        yield line
 
 
 async def exec_in_container(host: RemoteHost, container: str, argv: Sequence[str], *, stdin: bytes | None = None,

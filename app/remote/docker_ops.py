@@ -150,7 +150,8 @@ def human_duration(seconds: float) -> str:
     return f"{hours // 24 // 365} years"
 
 
-def _ports(ports: list[dict[str, Any]]) -> str:
+def ports_text(ports: list[dict[str, Any]]) -> str:
+    """The PORTS cell of `docker ps` (e.g. `127.0.0.1:5432->5432/tcp, 6379/tcp`)."""
     shown = []
     for port in sorted(ports, key=lambda p: (p.get("PrivatePort", 0), p.get("IP", ""))):
         private = f"{port.get('PrivatePort')}/{port.get('Type', 'tcp')}"
@@ -163,24 +164,24 @@ def _ports(ports: list[dict[str, Any]]) -> str:
     return ", ".join(dict.fromkeys(shown))
 
 
-def ps_table(containers: list[dict[str, Any]], now: float | None = None) -> list[str]:
-    """The default `docker ps` table (CONTAINER ID, IMAGE, COMMAND, CREATED, STATUS, PORTS, NAMES)."""
+PS_COLUMNS = ("CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES")
+
+
+def ps_rows(containers: list[dict[str, Any]], now: float | None = None) -> list[tuple[str, ...]]:
+    """The cells of the default `docker ps` table (PS_COLUMNS), as the CLI words them."""
     import time
 
     now = time.time() if now is None else now
-    header = ["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"]
-    rows = [header]
+    rows = []
     for container in containers:
         command = str(container.get("Command", ""))
         if len(command) > 20:
             command = command[:19] + "…"
         names = ",".join(name.lstrip("/") for name in container.get("Names") or [])
-        rows.append([str(container.get("Id", ""))[:12], str(container.get("Image", "")), f'"{command}"',
+        rows.append((str(container.get("Id", ""))[:12], str(container.get("Image", "")), f'"{command}"',
                      f"{human_duration(now - float(container.get('Created', now)))} ago",
-                     str(container.get("Status", "")), _ports(container.get("Ports") or []), names])
-    # The CLI's tabwriter: cells at least 10 wide, 3 spaces of padding, the last column unpadded.
-    widths = [max(10, max(len(row[index]) for row in rows) + 3) for index in range(len(header))]
-    return ["".join(cell.ljust(widths[index]) for index, cell in enumerate(row)).rstrip() for row in rows]
+                     str(container.get("Status", "")), ports_text(container.get("Ports") or []), names))
+    return rows
 
 
 async def exec_command(host: RemoteHost, command: str, *, stdin: bytes | None = None) -> tuple[int, str]:

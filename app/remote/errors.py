@@ -20,9 +20,10 @@ class HostUnreachable(RemoteError):
 class HostKeyUnknown(RemoteError):
     """The server's host key is in no known_hosts source; the operator must confirm it first."""
 
-    def __init__(self, host: str, fingerprint: str, key_type: str) -> None:
+    def __init__(self, host: str, fingerprint: str, key_type: str, known_hosts_line: str = "") -> None:
         self.fingerprint = fingerprint
         self.key_type = key_type
+        self.known_hosts_line = known_hosts_line  # what trusting it would record
         super().__init__(
             host,
             f"host key is not known ({key_type} {fingerprint}). Check the fingerprint with the server's "

@@ -12,19 +12,27 @@ import asyncio
 import contextlib
 import shutil
 import tempfile
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import TypeVar
 
 import aiodocker
 import aiohttp
 import asyncssh
 
-from app.remote.errors import CommandFailed, DockerUnavailable, HostUnreachable, RemoteError
-from app.remote.ssh import SSHTarget, jump_target, open_connection
+from app.remote.errors import CommandFailed, DockerUnavailable, HostKeyUnknown, HostUnreachable, RemoteError
+from app.remote.ssh import SSHTarget, jump_target, open_connection, trust_host_key
 from app.secrets.masking import mask
 
 REMOTE_DOCKER_SOCKET = "/var/run/docker.sock"
+
+# Connection states (the engine's ConnectionState values): before the first attempt a host is idle.
+IDLE, CONNECTING, UP, FAILED, HOST_KEY_UNKNOWN = "idle", "connecting", "up", "failed", "host-key-unknown"
+
+HostKeyConfirmer = Callable[[HostKeyUnknown], Awaitable[bool]]
+T = TypeVar("T")
 
 
 @dataclass
@@ -65,6 +73,15 @@ class RemoteHost:
         self.target = target
         self.name = target.host
         self.stats = RemoteStats()
+        self.state = IDLE
+        self.error: str | None = None  # why the last attempt failed (or the connection dropped)
+        self.fingerprint: str | None = None  # the key waiting for the operator's confirmation
+        self.docker_info: dict | None = None  # `docker version` of the engine, read when Docker was opened
+        # Told of every state change (a Fleet turns them into HostUp/HostDown and status).
+        self.on_state: Callable[[RemoteHost], None] | None = None
+        # Asked when the server's key is in no known_hosts source: True records it and connects.
+        self.confirm_host_key: HostKeyConfirmer | None = None
+        self._lost = asyncio.Event()
         self._connection: asyncssh.SSHClientConnection | None = None
         self._tunnel: asyncssh.SSHClientConnection | None = None  # the jump host's connection (ssh.proxy)
         self._connect_lock = asyncio.Lock()
@@ -78,21 +95,110 @@ class RemoteHost:
 
     # -- connection -----------------------------------------------------------------------------
 
+    def _set_state(self, state: str, error: str | None = None) -> None:
+        changed = (state, error) != (self.state, self.error)
+        self.state, self.error = state, error
+        if changed and self.on_state is not None:
+            self.on_state(self)
+
     async def connection(self) -> asyncssh.SSHClientConnection:
         async with self._connect_lock:
             if self._connection is None:
-                jump = jump_target(self.target)
-                if jump is not None and self._tunnel is None:
-                    try:
-                        self._tunnel = await open_connection(jump)
-                        self.stats.connections += 1
-                    except RemoteError as error:
-                        raise HostUnreachable(self.name, f"through jump host {jump.host}: {error}") from error
-                self._connection = await open_connection(self.target, self._tunnel)
-                self.stats.connections += 1
+                self._set_state(CONNECTING, self.error)
+                try:
+                    self._connection = await self._open()
+                except HostKeyUnknown as error:
+                    self.fingerprint = error.fingerprint
+                    self._set_state(HOST_KEY_UNKNOWN, str(error))
+                    raise
+                except Exception as error:
+                    self._set_state(FAILED, str(error))
+                    raise
+                self.fingerprint = None
+                self._lost.clear()
+                self._set_state(UP)
             return self._connection
 
+    async def _open(self) -> asyncssh.SSHClientConnection:
+        jump = jump_target(self.target)
+        if jump is not None and self._tunnel is None:
+            try:
+                self._tunnel = await open_connection(jump)
+                self.stats.connections += 1
+            except RemoteError as error:
+                raise HostUnreachable(self.name, f"through jump host {jump.host}: {error}") from error
+        try:
+            connection = await open_connection(self.target, self._tunnel, on_lost=self._connection_lost)
+        except HostKeyUnknown as error:
+            # Trust on first use, only with the operator's word: the fingerprint is shown, nothing is
+            # recorded unless the confirmer says yes.
+            if self.confirm_host_key is None or not error.known_hosts_line or not await self.confirm_host_key(error):
+                raise
+            trust_host_key(self.target, error.known_hosts_line)
+            connection = await open_connection(self.target, self._tunnel, on_lost=self._connection_lost)
+        self.stats.connections += 1
+        return connection
+
+    def _connection_lost(self, error: Exception | None) -> None:
+        """The SSH connection dropped under us (not closed by us): forget everything that rode on it so
+        the next use reconnects."""
+        if self._connection is None:
+            return
+        self._connection = None
+        self._discard_channels()
+        self._lost.set()
+        self._set_state(FAILED, f"connection lost: {error}" if error else "connection closed by the server")
+
+    async def wait_lost(self) -> None:
+        """Return once the current connection has dropped."""
+        await self._lost.wait()
+
+    async def unless_lost(self, work: Awaitable[T]) -> T:
+        """Await `work` (e.g. reading a stream through the forwarded docker socket); if the connection
+        drops first, cancel it and raise HostUnreachable (a stream through a lost tunnel may never end)."""
+        task = asyncio.ensure_future(work)
+        lost = asyncio.ensure_future(self._lost.wait())
+        try:
+            await asyncio.wait({task, lost}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            lost.cancel()
+            if not task.done():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+        if not task.done() or task.cancelled():
+            raise HostUnreachable(self.name, self.error or "connection lost")
+        return task.result()
+
+    def _discard_channels(self) -> None:
+        docker, self._docker = self._docker, None
+        if docker is not None:
+            task = asyncio.ensure_future(_close_docker(docker))
+            task.add_done_callback(lambda done: done.cancelled() or done.exception())
+        if self._listener is not None:
+            self._listener.close()
+            self._listener = None
+        self._sftp = None
+        if self._tunnel is not None:
+            self._tunnel.close()
+            self._tunnel = None
+        if self._socket_dir is not None:
+            shutil.rmtree(self._socket_dir, ignore_errors=True)
+            self._socket_dir = None
+
+    async def round_trip(self) -> float:
+        """Milliseconds for the smallest request the host's Docker engine answers (`GET /_ping`), over
+        the open connection and its forwarded socket."""
+        from app.remote.engine_api import open_response
+
+        docker = await self.docker()
+        began = time.perf_counter()
+        async with open_response(docker, "GET", "_ping") as response:
+            await response.read()
+        return (time.perf_counter() - began) * 1000
+
     async def close(self) -> None:
+        self._lost.clear()
         if self._docker is not None:
             with contextlib.suppress(Exception):
                 await self._docker.close()
@@ -105,10 +211,10 @@ class RemoteHost:
             self._sftp.exit()
             self._sftp = None
         if self._connection is not None:
-            self._connection.close()
+            connection, self._connection = self._connection, None  # first: a close by us is no loss
+            connection.close()
             with contextlib.suppress(Exception):
-                await self._connection.wait_closed()
-            self._connection = None
+                await connection.wait_closed()
         if self._tunnel is not None:
             self._tunnel.close()
             with contextlib.suppress(Exception):
@@ -254,7 +360,7 @@ class RemoteHost:
         session = aiohttp.ClientSession(connector=aiohttp.UnixConnector(local_socket), trace_configs=[trace])
         docker = aiodocker.Docker(url=f"unix://{local_socket}", session=session)
         try:
-            await docker.version()
+            self.docker_info = await docker.version()
         except aiodocker.DockerError as error:
             await docker.close()
             await session.close()
@@ -281,6 +387,13 @@ class RemoteHost:
         return ("the docker socket exists and is writable, but the SSH server refuses to forward it: "
                 "allow stream-local forwarding in sshd_config (`AllowStreamLocalForwarding yes`, and no "
                 "`DisableForwarding yes`) and reload sshd")
+
+
+async def _close_docker(docker: aiodocker.Docker) -> None:
+    with contextlib.suppress(Exception):
+        await docker.close()
+    with contextlib.suppress(Exception):
+        await docker.session.close()  # ours (the socket forward's), not closed by aiodocker
 
 
 def _text(value: object) -> str:

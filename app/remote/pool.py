@@ -1,14 +1,19 @@
-"""The hosts of one run: at most one SSH connection each, opened on first use, closed together."""
+"""The hosts of a run or of a long-lived Fleet: at most one SSH connection each, opened on first use
+(or kept open with reconnects and backoff by `keep_connected`), closed together."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable
 
-from app.remote.host import RemoteHost, RemoteStats
+from app.remote.errors import HostKeyUnknown
+from app.remote.host import HOST_KEY_UNKNOWN, HostKeyConfirmer, RemoteHost, RemoteStats
 from app.remote.ssh import SSHTarget
 
 MAX_CONCURRENT_STARTS = 30  # Kamal's sshkit.max_concurrent_starts default
+BACKOFF_START = 0.5  # seconds before the first reconnect attempt, doubled after each failure
+BACKOFF_MAX = 30.0
 
 
 class HostPool:
@@ -23,11 +28,54 @@ class HostPool:
         self._first_connect_lock = asyncio.Lock()
         self._first_connect_done = False
         self._first_connect_error: Exception | None = None
+        self.on_state: Callable[[RemoteHost], None] | None = None
+        self.confirm_host_key: HostKeyConfirmer | None = None
+        self._keepers: dict[str, asyncio.Task[None]] = {}
+        self._retired = RemoteStats()  # what closed hosts had counted
 
     def __getitem__(self, host: str) -> RemoteHost:
         if host not in self._hosts:
-            self._hosts[host] = _LimitedStartHost(self._target_for(host), self._starts, self.first_connect)
+            remote = _LimitedStartHost(self._target_for(host), self._starts, self.first_connect)
+            remote.on_state = self._state_changed
+            remote.confirm_host_key = self._confirm_host_key
+            self._hosts[host] = remote
         return self._hosts[host]
+
+    def __contains__(self, host: str) -> bool:
+        return host in self._hosts
+
+    def _state_changed(self, host: RemoteHost) -> None:
+        if self.on_state is not None:
+            self.on_state(host)
+
+    async def _confirm_host_key(self, error: HostKeyUnknown) -> bool:
+        return self.confirm_host_key is not None and await self.confirm_host_key(error)
+
+    def keep_connected(self, hosts: list[str]) -> None:
+        """Connect every host now and reconnect whenever a connection drops, backing off from
+        BACKOFF_START to BACKOFF_MAX seconds between failed attempts. A refused host key is not retried."""
+        for host in hosts:
+            if host not in self._keepers or self._keepers[host].done():
+                self._keepers[host] = asyncio.ensure_future(self._keep(self[host]))
+
+    def kept(self, host: str) -> bool:
+        """True when `keep_connected` looks after this host (its connection is opened in the background)."""
+        keeper = self._keepers.get(host)
+        return keeper is not None and not keeper.done()
+
+    async def _keep(self, host: RemoteHost) -> None:
+        delay = BACKOFF_START
+        while True:
+            try:
+                await host.connection()
+            except Exception:
+                if host.state == HOST_KEY_UNKNOWN:
+                    return
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, BACKOFF_MAX)
+                continue
+            delay = BACKOFF_START
+            await host.wait_lost()
 
     async def first_connect(self) -> None:
         """Await `on_first_connect` once for the whole pool (concurrent callers wait for it).
@@ -53,6 +101,7 @@ class HostPool:
     @property
     def stats(self) -> RemoteStats:
         total = RemoteStats()
+        total.add(self._retired)
         for host in self._hosts.values():
             total.add(host.stats)
         return total
@@ -61,7 +110,16 @@ class HostPool:
         return {name: host.stats for name, host in self._hosts.items()}
 
     async def close(self) -> None:
+        keepers = list(self._keepers.values())
+        self._keepers.clear()
+        for keeper in keepers:
+            keeper.cancel()
+        for keeper in keepers:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await keeper
         await asyncio.gather(*(host.close() for host in self._hosts.values()), return_exceptions=True)
+        for host in self._hosts.values():
+            self._retired.add(host.stats)
         self._hosts.clear()
 
 

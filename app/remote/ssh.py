@@ -8,9 +8,9 @@ for CI). An unknown or changed key is refused with its fingerprint.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -43,6 +43,7 @@ class SSHTarget:
     known_hosts: tuple[str, ...] = ()  # explicit files; empty: from ssh config or ~/.ssh/known_hosts
     connect_timeout: float = 15.0
     keepalive_interval: float = 30.0
+    trusted_keys_file: str = str(SHIPDECK_KNOWN_HOSTS)  # where keys the operator confirmed are kept
 
 
 @dataclass
@@ -52,14 +53,24 @@ class _KnownHostsSource:
 
 
 class _Client(asyncssh.SSHClient):
-    """Remembers the key a server presented when it was not trusted, for a useful error."""
+    """Remembers the key a server presented when it was not trusted, for a useful error, and tells
+    `on_lost` when an established connection goes away."""
 
-    def __init__(self) -> None:
+    def __init__(self, on_lost: Callable[[Exception | None], None] | None = None) -> None:
         self.rejected_key: asyncssh.SSHKey | None = None
+        self.on_lost = on_lost
+        self.established = False
 
     def validate_host_public_key(self, host: str, addr: str, port: int, key: asyncssh.SSHKey) -> bool:
         self.rejected_key = key
         return False
+
+    def auth_completed(self) -> None:
+        self.established = True
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.established and self.on_lost is not None:
+            self.on_lost(exc)
 
 
 def _jump_host(proxy: str) -> str:
@@ -91,13 +102,13 @@ def _config_argument(config: bool | tuple[str, ...]) -> object:
     return [str(Path(path).expanduser()) for path in config]
 
 
-def _read_sources(files: list[str]) -> list[_KnownHostsSource]:
+def _read_sources(files: list[str], trusted_keys_file: str) -> list[_KnownHostsSource]:
     sources = []
     for name in files:
         path = Path(name).expanduser()
         if path.is_file():
             sources.append(_KnownHostsSource(str(path), path.read_bytes()))
-    own = SHIPDECK_KNOWN_HOSTS.expanduser()
+    own = Path(trusted_keys_file).expanduser()
     if own.is_file():
         sources.append(_KnownHostsSource(str(own), own.read_bytes()))
     from_env = os.environ.get(KNOWN_HOSTS_ENV)
@@ -152,14 +163,15 @@ def _known_hosts_files(target: SSHTarget, options: asyncssh.SSHClientConnectionO
 
 
 async def open_connection(
-    target: SSHTarget, tunnel: asyncssh.SSHClientConnection | None = None
+    target: SSHTarget, tunnel: asyncssh.SSHClientConnection | None = None,
+    on_lost: Callable[[Exception | None], None] | None = None,
 ) -> asyncssh.SSHClientConnection:
     """Connect and authenticate (through `tunnel` when given), turning every failure into one clear,
-    host-specific error."""
+    host-specific error. `on_lost` is called (from the event loop) if the connection later drops."""
     options = connection_options(target)
-    sources = _read_sources(_known_hosts_files(target, options))
+    sources = _read_sources(_known_hosts_files(target, options), target.trusted_keys_file)
     known_hosts = b"".join(source.data.rstrip(b"\n") + b"\n" for source in sources)
-    client = _Client()
+    client = _Client(on_lost)
     try:
         connection, _ = await asyncssh.create_connection(
             lambda: client, target.host, options=options, known_hosts=known_hosts,
@@ -193,25 +205,18 @@ def _host_key_error(target: SSHTarget, client: _Client, sources: list[_KnownHost
     for source in sources:
         if _known_for(source, target.host, target.host, target.port):
             return HostKeyChanged(target.host, fingerprint, key.get_algorithm(), source.label)
-    return HostKeyUnknown(target.host, fingerprint, key.get_algorithm())
+    return HostKeyUnknown(target.host, fingerprint, key.get_algorithm(), known_hosts_line(target, key))
 
 
-async def fetch_host_key(host: str, port: int = 22, timeout: float = 10.0) -> tuple[str, str, str]:
-    """(algorithm, SHA256 fingerprint, known_hosts line) of a server's key, for a TOFU confirmation."""
-    try:
-        key = await asyncio.wait_for(asyncssh.get_server_host_key(host, port), timeout)
-    except (OSError, asyncssh.Error, TimeoutError) as error:
-        raise HostUnreachable(host, f"cannot read the host key: {error}") from error
-    if key is None:
-        raise HostUnreachable(host, "the server sent no host key")
-    pattern = host if port == 22 else f"[{host}]:{port}"
-    line = f"{pattern} {key.export_public_key('openssh').decode().strip()}"
-    return key.get_algorithm(), key.get_fingerprint("sha256"), line
+def known_hosts_line(target: SSHTarget, key: asyncssh.SSHKey) -> str:
+    pattern = target.host if target.port == 22 else f"[{target.host}]:{target.port}"
+    return f"{pattern} {key.export_public_key('openssh').decode().strip()}"
 
 
-def trust_host_key(line: str) -> Path:
-    """Record a confirmed `known_hosts` line in shipdeck's own known_hosts file."""
-    path = SHIPDECK_KNOWN_HOSTS.expanduser()
+def trust_host_key(target: SSHTarget, line: str) -> Path:
+    """Record a `known_hosts` line the operator confirmed (after seeing its fingerprint) in shipdeck's
+    own known_hosts file, which every later connection reads."""
+    path = Path(target.trusted_keys_file).expanduser()
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     with path.open("a") as handle:
         handle.write(line.rstrip("\n") + "\n")

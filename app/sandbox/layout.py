@@ -48,10 +48,6 @@ def netns_name(index: int) -> str:
     return f"shipdeck-sbx{index}"
 
 
-def host_addresses(count: int) -> list[str]:
-    return [host_address(i) for i in range(1, count + 1)]
-
-
 # Files under the sandbox dir (the dir itself may be chosen with `sandbox up --dir`).
 def ssh_key_path(root: Path) -> Path:
     return root / "ssh" / "id_ed25519"

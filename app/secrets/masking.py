@@ -33,12 +33,6 @@ def register(value: str | None) -> None:
             _ordered[:] = sorted(_values, key=len, reverse=True)
 
 
-def registered() -> list[str]:
-    """The registered values, longest first (for renderers such as GitHub's ::add-mask::)."""
-    with _lock:
-        return list(_ordered)
-
-
 def mask(text: str) -> str:
     """Replace every registered secret value in `text` with the mask."""
     if not text:

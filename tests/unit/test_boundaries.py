@@ -83,3 +83,70 @@ def test_the_public_api_types_load_nothing_heavy() -> None:
     loaded = _modules_loaded_by("import app.engine.api")
     for heavy in ("textual", "asyncssh", "aiodocker", "aiohttp", "keyring", "app.remote", "app.config"):
         assert heavy not in loaded, f"app.engine.api pulled in {heavy}"
+
+
+FACES = ("app.cli", "app.headless", "app.tui", "widgets")
+# What only a face may do: own the event loop, install signal handlers, talk to the terminal.
+FACE_ONLY_CALLS = {("asyncio", "run"), ("loop", "add_signal_handler"), ("signal", "signal"), ("os", "execvp")}
+
+
+def _attribute_calls(path: pathlib.Path) -> set[tuple[str, str]]:
+    tree = ast.parse(path.read_text(), filename=str(path))
+    calls: set[tuple[str, str]] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            function = node.func
+            if isinstance(function, ast.Attribute):
+                owner = function.value
+                name = owner.id if isinstance(owner, ast.Name) else owner.attr if isinstance(owner, ast.Attribute) \
+                    else ""
+                calls.add((name, function.attr))
+            elif isinstance(function, ast.Name) and function.id in ("print", "input"):
+                calls.add(("", function.id))
+    return calls
+
+
+def test_the_engine_imports_no_face_and_no_argparse() -> None:
+    offenders = {
+        str(path.relative_to(ROOT)): sorted(name for name in _imports_of(path)
+                                            if name == "argparse" or name.startswith(FACES))
+        for path in _python_files("app/engine")
+    }
+    assert {path: names for path, names in offenders.items() if names} == {}
+
+
+def test_the_engine_leaves_the_loop_signals_and_terminal_to_its_faces() -> None:
+    offenders = {
+        str(path.relative_to(ROOT)): sorted(
+            call for call in _attribute_calls(path)
+            if call in FACE_ONLY_CALLS or call in {("", "print"), ("", "input")}
+            or (call[0] == "sys" and call[1] in ("exit",)) or call[1] == "add_signal_handler")
+        for path in _python_files("app/engine")
+    }
+    assert {path: calls for path, calls in offenders.items() if calls} == {}
+
+
+def test_the_engine_reads_and_writes_no_terminal_streams() -> None:
+    offenders = [str(path.relative_to(ROOT)) for path in _python_files("app/engine")
+                 if any(word in path.read_text() for word in ("sys.stdout", "sys.stderr", "sys.stdin"))]
+    assert offenders == []
+
+
+def test_the_boundary_checks_can_fail(tmp_path: pathlib.Path) -> None:
+    """The checks above see what they look for (a face import, asyncio.run, a signal handler, print)."""
+    sample = tmp_path / "sample.py"
+    sample.write_text("import argparse\nfrom app.headless.plain import PlainRenderer\nimport asyncio\n"
+                      "asyncio.run(main())\nloop.add_signal_handler(2, stop)\nprint('x')\n")
+    assert {"argparse", "app.headless.plain"} <= _imports_of(sample)
+    calls = _attribute_calls(sample)
+    assert {("asyncio", "run"), ("loop", "add_signal_handler"), ("", "print")} <= calls
+
+
+def test_the_cli_entry_point_is_the_front_door() -> None:
+    import tomllib
+
+    scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
+    module, _, attribute = scripts["shipdeck"].partition(":")
+    assert module.startswith("app.cli")
+    imported = __import__(module, fromlist=[attribute])
+    assert callable(getattr(imported, attribute))

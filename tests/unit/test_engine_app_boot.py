@@ -139,3 +139,104 @@ def test_prune_retain_must_be_positive(tmp_path: Path) -> None:
     assert prune.retain_count(run, None) == 5
     with pytest.raises(Exception, match="retain must be at least 1"):
         prune.retain_count(run, 0)
+
+
+class _FakeDockerHost:
+    """Container names on one host, changed the way docker rename/rm change them."""
+
+    def __init__(self, names: dict[str, str]) -> None:
+        self.names = dict(names)  # name -> id
+        self.removed: list[str] = []
+
+
+def _fake_docker(monkeypatch, host: _FakeDockerHost) -> None:
+    from app.remote import app_docker
+
+    async def container_id_by_name(_host, name, *, only_running=False):
+        return host.names.get(name)
+
+    async def rename(_host, old, new):
+        host.names[new] = host.names.pop(old)
+
+    async def remove_container(_host, container, *, force=False):
+        host.removed.append(container)
+        host.names = {name: ident for name, ident in host.names.items() if ident != container}
+
+    async def nothing(*args, **kwargs):
+        return None
+
+    monkeypatch.setattr(app_docker, "container_id_by_name", container_id_by_name)
+    monkeypatch.setattr(app_docker, "rename", rename)
+    monkeypatch.setattr(app_docker, "remove_container", remove_container)
+    monkeypatch.setattr(app_boot.AppOnHost, "audit", nothing)
+    monkeypatch.setattr(app_boot.AppOnHost, "current_running_version", nothing)
+    monkeypatch.setattr(app_boot, "_stop_quietly", nothing)
+
+
+@pytest.mark.parametrize("switched", [False, True], ids=["before-the-switch", "after-the-switch"])
+def test_a_cancelled_same_version_boot_gives_the_serving_container_its_name_back(tmp_path: Path, monkeypatch,
+                                                                                 switched: bool) -> None:
+    config = make_config(tmp_path, {"servers": {"web": ["h1"]}})
+    run = run_for(config)
+    role = run.targets.roles[0]
+    name = role.container_name("v1")
+    host = _FakeDockerHost({name: "old0000000001"})
+    _fake_docker(monkeypatch, host)
+    run.host = lambda _name: object()  # type: ignore[method-assign]
+    booting = asyncio.Event()
+
+    async def fake_start(run_, app, version) -> None:
+        host.names[name] = "new0000000002"  # the new container was created under the canonical name
+        app.switched = switched
+        booting.set()
+        await asyncio.sleep(60)
+
+    monkeypatch.setattr(app_boot, "start_new_version", fake_start)
+
+    async def scenario() -> None:
+        task = asyncio.ensure_future(app_boot.boot_one(run, "h1", role, "v1", app_boot.Barrier()))
+        await booting.wait()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(scenario())
+    if switched:  # the new container took over: it keeps the name, the old one stays aside (as Kamal leaves it)
+        assert host.names[name] == "new0000000002" and host.removed == []
+    else:
+        assert host.names == {name: "old0000000001"}
+        assert host.removed == ["new0000000002"]
+
+
+def test_a_failed_boot_emits_a_diagnosis_with_fixes(tmp_path: Path, monkeypatch) -> None:
+    from app.engine.events import Diagnosis
+
+    config = make_config(tmp_path, {"servers": {"web": ["h1"]}})
+    run = run_for(config)
+    role = run.targets.roles[0]
+
+    async def fake_start(run_, app, version) -> None:
+        raise app_boot.BootError("target failed to become healthy")
+
+    async def nothing(*args, **kwargs):
+        return None
+
+    async def report(self, version) -> str:
+        return "2024-05-01T10:00:00Z FAIL_HEALTHCHECK is set\n{\"Status\":\"unhealthy\"}"
+
+    monkeypatch.setattr(app_boot, "start_new_version", fake_start)
+    monkeypatch.setattr(app_boot.AppOnHost, "container_id", nothing)
+    monkeypatch.setattr(app_boot.AppOnHost, "current_running_version", nothing)
+    monkeypatch.setattr(app_boot.AppOnHost, "failure_report", report)
+    monkeypatch.setattr(app_boot, "_stop_quietly", nothing)
+    async def scenario() -> None:
+        await app_boot.boot_one(run, "h1", role, "v2", app_boot.Barrier())
+
+    with pytest.raises(Exception, match="Failed to boot web on h1"):
+        asyncio.run(scenario())
+    diagnoses = [event for event in run.events.events if isinstance(event, Diagnosis)]
+    assert len(diagnoses) == 1
+    diagnosis = diagnoses[0]
+    assert diagnosis.code == "app.boot_failed" and diagnosis.host == "h1"
+    assert diagnosis.target == role.container_name("v2") and "FAIL_HEALTHCHECK is set" in diagnosis.detail
+    assert any("app logs" in command for _, command in diagnosis.fixes)

@@ -3,7 +3,6 @@ the SSH reverse forward held around the pulls, and the refused login/logout."""
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 from pathlib import Path
@@ -15,6 +14,7 @@ import yaml
 from app.config import load_config
 from app.engine import build, local_registry
 from app.engine.commands import registry as registry_command
+from app.engine.options import RegistryOptions
 from app.errors import UsageError
 from app.remote.local_docker import LocalContainerError
 
@@ -247,7 +247,7 @@ def test_push_with_a_remote_builder_and_a_local_registry_is_refused_clearly(tmp_
         return None
 
     run = FakeRun(config)
-    run.options = SimpleNamespace(extra={})
+    run.options = SimpleNamespace(no_cache=False)
     run.pool = SimpleNamespace(first_connect=first_connect)
     monkeypatch.setattr(build, "LocalDocker", Docker)
     with pytest.raises(build.BuildError, match=r"remote builder .* with a local registry"):
@@ -256,24 +256,16 @@ def test_push_with_a_remote_builder_and_a_local_registry_is_refused_clearly(tmp_
 
 # -- registry commands ---------------------------------------------------------------------------
 
-def _args(**values) -> argparse.Namespace:
-    return argparse.Namespace(skip_local=False, skip_remote=False, **values)
-
-
 @pytest.mark.parametrize(("command", "message"), [
     ("login", "Cannot use login command with a local registry. Use `kamal registry setup` instead."),
     ("logout", "Cannot use logout command with a local registry. Use `kamal registry remove` instead.")])
-def test_login_and_logout_refuse_a_local_registry(tmp_path: Path, monkeypatch, command: str, message: str) -> None:
-    bodies: list = []
-    monkeypatch.setattr(registry_command, "run_command", lambda args, group, sub, body: bodies.append(body) or 0)
-    getattr(registry_command, command)(_args())
+def test_login_and_logout_refuse_a_local_registry(tmp_path: Path, command: str, message: str) -> None:
     with pytest.raises(UsageError) as raised:
-        asyncio.run(bodies[0](FakeRun(make_config(tmp_path))))
+        asyncio.run(getattr(registry_command, command)(FakeRun(make_config(tmp_path)), RegistryOptions()))
     assert str(raised.value) == message
 
 
 def test_setup_and_remove_drive_the_local_container(tmp_path: Path, monkeypatch) -> None:
-    bodies: list = []
     calls: list[str] = []
 
     async def start(_run) -> str:
@@ -284,13 +276,10 @@ def test_setup_and_remove_drive_the_local_container(tmp_path: Path, monkeypatch)
         calls.append("remove")
         return True
 
-    monkeypatch.setattr(registry_command, "run_command", lambda args, group, sub, body: bodies.append(body) or 0)
     monkeypatch.setattr(local_registry, "start", start)
     monkeypatch.setattr(local_registry, "remove", remove)
-    registry_command.setup(_args())
-    registry_command.remove(_args())
-    registry_command.setup(argparse.Namespace(skip_local=True, skip_remote=False))
     run = FakeRun(make_config(tmp_path))
-    for body in bodies:
-        asyncio.run(body(run))
+    asyncio.run(registry_command.setup(run, RegistryOptions()))
+    asyncio.run(registry_command.remove(run, RegistryOptions()))
+    asyncio.run(registry_command.setup(run, RegistryOptions(skip_local=True)))
     assert calls == ["start", "remove"]

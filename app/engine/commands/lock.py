@@ -1,39 +1,23 @@
-"""`shipdeck lock acquire|release|status`, with Kamal's messages."""
+"""`lock acquire|release|status` as engine operations, with Kamal's messages as untitled results."""
 
 from __future__ import annotations
 
-import argparse
-
 from app.engine import lock as deploy_lock
 from app.engine.runner import Run
-from app.engine.session import run_command
 
 
-def acquire(args: argparse.Namespace) -> int:
-    async def body(run: Run) -> None:
-        await deploy_lock.acquire(run, args.message, run.config.version or "")
-        run.notice("Acquired the deploy lock", level="result")
-
-    return run_command(args, "lock", "acquire", body)
+async def acquire(run: Run, message: str) -> None:
+    await deploy_lock.acquire(run, message, run.config.version or "")
+    run.lines("lock.acquire", "", ["Acquired the deploy lock"])
 
 
-def release(args: argparse.Namespace) -> int:
-    async def body(run: Run) -> None:
-        if await deploy_lock.release(run):
-            run.notice("Released the deploy lock", level="result")
-        else:
-            run.notice("There is no deploy lock", level="result")
-
-    return run_command(args, "lock", "release", body)
+async def release(run: Run) -> None:
+    released = await deploy_lock.release(run)
+    run.lines("lock.release", "", ["Released the deploy lock" if released else "There is no deploy lock"])
 
 
-def status(args: argparse.Namespace) -> int:
-    async def body(run: Run) -> None:
-        details = await deploy_lock.status(run)
-        if details is None:
-            run.notice("There is no deploy lock", level="result")
-            return
-        for line in details.splitlines():
-            run.notice(line, level="result")
-
-    return run_command(args, "lock", "status", body)
+async def status(run: Run) -> str | None:
+    """The lock's details as Kamal wrote them (None when there is no lock)."""
+    details = await deploy_lock.status(run)
+    run.lines("lock.status", "", details.splitlines() if details is not None else ["There is no deploy lock"])
+    return details

@@ -1,4 +1,4 @@
-"""`shipdeck registry setup|remove|login|logout`.
+"""`registry setup|remove|login|logout` as engine operations.
 
 A remote registry: `docker login|logout` locally and on every targeted host (passwords on stdin);
 `setup` is `login` and `remove` is `logout`. A local registry (`localhost:<port>`): `setup` starts
@@ -8,11 +8,9 @@ with Kamal's messages.
 
 from __future__ import annotations
 
-import argparse
-
 from app.engine import local_registry, registry_ops
+from app.engine.options import RegistryOptions
 from app.engine.runner import Run
-from app.engine.session import run_command
 from app.errors import UsageError
 
 
@@ -22,7 +20,7 @@ def _refuse_local(run: Run, command: str, instead: str) -> None:
                          "instead.")
 
 
-async def _login(run: Run, args: argparse.Namespace) -> None:
+async def _login(run: Run, args: RegistryOptions) -> None:
     server = run.config.registry.server or "Docker Hub"
     if not args.skip_local:
         async with run.step("registry.login", f"docker login {server} (locally)"):
@@ -37,7 +35,7 @@ async def _login(run: Run, args: argparse.Namespace) -> None:
     await run.on_hosts(run.target_hosts(), one)
 
 
-async def _logout(run: Run, args: argparse.Namespace) -> None:
+async def _logout(run: Run, args: RegistryOptions) -> None:
     command = registry_ops.logout_command(run.config.registry)
     if not args.skip_local:
         async with run.step("registry.logout", f"{command} (locally)"):
@@ -52,37 +50,25 @@ async def _logout(run: Run, args: argparse.Namespace) -> None:
     await run.on_hosts(run.target_hosts(), one)
 
 
-def setup(args: argparse.Namespace) -> int:
-    async def body(run: Run) -> None:
-        if not run.config.registry.local:
-            await _login(run, args)
-        elif not args.skip_local:
-            await local_registry.start(run)
-
-    return run_command(args, "registry", "setup", body)
-
-
-def remove(args: argparse.Namespace) -> int:
-    async def body(run: Run) -> None:
-        if not run.config.registry.local:
-            await _logout(run, args)
-        elif not args.skip_local:
-            await local_registry.remove(run)
-
-    return run_command(args, "registry", "remove", body)
-
-
-def login(args: argparse.Namespace) -> int:
-    async def body(run: Run) -> None:
-        _refuse_local(run, "login", "setup")
+async def setup(run: Run, args: RegistryOptions) -> None:
+    if not run.config.registry.local:
         await _login(run, args)
+    elif not args.skip_local:
+        await local_registry.start(run)
 
-    return run_command(args, "registry", "login", body)
 
-
-def logout(args: argparse.Namespace) -> int:
-    async def body(run: Run) -> None:
-        _refuse_local(run, "logout", "remove")
+async def remove(run: Run, args: RegistryOptions) -> None:
+    if not run.config.registry.local:
         await _logout(run, args)
+    elif not args.skip_local:
+        await local_registry.remove(run)
 
-    return run_command(args, "registry", "logout", body)
+
+async def login(run: Run, args: RegistryOptions) -> None:
+    _refuse_local(run, "login", "setup")
+    await _login(run, args)
+
+
+async def logout(run: Run, args: RegistryOptions) -> None:
+    _refuse_local(run, "logout", "remove")
+    await _logout(run, args)

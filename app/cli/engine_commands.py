@@ -1,7 +1,8 @@
 """Arguments of the Kamal-named commands (setup, deploy, app, accessory, proxy, build, ...).
 
 Names and flags follow Kamal 2 so that muscle memory and CI scripts carry over. Each command's
-code lives in `app/engine/commands/<group>.py` and is imported only when that command runs.
+handler lives in `app/cli/commands/<group>.py` (imported only when that command runs) and turns the
+arguments into one call of the engine's Fleet API.
 Destructive actions are never approved by a blanket `-y`: `--confirm=ACTION:TARGET` approves
 exactly one thing (the error of a refused action prints the flag to use).
 """
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import argparse
 
-COMMANDS = "app.engine.commands"
+COMMANDS = "app.cli.commands"
 
 
 def _handler(parser: argparse.ArgumentParser, group: str, function: str) -> None:

@@ -20,7 +20,7 @@ from app.errors import EXIT_USAGE, ShipdeckError
 COMMAND_MODULES = (
     "app.config.cli",
     "app.secrets.cli",
-    "app.engine.cli",
+    "app.cli.engine_commands",
     "app.sandbox.cli",
 )
 

@@ -1,0 +1,137 @@
+"""From command-line arguments to a finished operation, through the engine's Fleet API.
+
+A handler names the operation; `run_operation` opens a Fleet for the project (no connection until a
+step needs one; the `pre-connect` hook runs right before the first), starts the operation, prints its
+events (progress lines, and results as Kamal prints them), turns SIGINT/SIGTERM into a cancellation
+(the run releases the deploy lock), closes every connection and returns the exit status.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import json
+import os
+import signal
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from app.engine.confirm import Confirmer, FlagConfirmer
+from app.engine.fleet import Fleet
+from app.engine.handle import RunHandle
+from app.engine.options import InteractiveCommand
+from app.engine.runner import Run, RunOptions
+from app.errors import ShipdeckError
+
+Operation = Callable[[Run], Awaitable[Any]]
+STATS_FILE_ENV = "SHIPDECK_STATS_FILE"
+
+
+def split(value: str | None) -> tuple[str, ...]:
+    return tuple(part.strip() for part in value.split(",") if part.strip()) if value else ()
+
+
+def options_from(args: argparse.Namespace, **overrides: Any) -> RunOptions:
+    """Kamal's global options (and the run options) as the engine's typed RunOptions."""
+    values: dict[str, Any] = dict(
+        hosts=split(getattr(args, "hosts", None)),
+        roles=split(getattr(args, "roles", None)),
+        primary=bool(getattr(args, "primary", False)),
+        version=getattr(args, "version", None),
+        skip_hooks=bool(getattr(args, "skip_hooks", False)),
+        skip_push=bool(getattr(args, "skip_push", False)),
+        no_cache=bool(getattr(args, "no_cache", False)),
+        lock_wait=bool(getattr(args, "lock_wait", False)),
+        lock_wait_timeout=float(getattr(args, "lock_wait_timeout", None) or 900),
+        lock_wait_interval=float(getattr(args, "lock_wait_interval", None) or 15),
+    )
+    values.update(overrides)
+    return RunOptions(**values)
+
+
+def interactive(args: argparse.Namespace) -> bool:
+    """A person can answer questions: no `--confirm` flags, both ends terminals, no CI detected."""
+    from app.headless.prompt import interactive_terminal
+
+    return not (getattr(args, "confirm", None) or ()) and interactive_terminal()
+
+
+def default_confirmer(args: argparse.Namespace) -> Confirmer:
+    """`--confirm` flags answer; without any, a person at a terminal is asked; nobody else ever is."""
+    if interactive(args):
+        from app.headless.prompt import TerminalConfirmer
+
+        return TerminalConfirmer()
+    return FlagConfirmer(getattr(args, "confirm", None) or ())
+
+
+def open_fleet(args: argparse.Namespace) -> Fleet:
+    """The project's Fleet (config and secrets loaded, nothing connected). Unknown host keys are put to
+    a person at the terminal; headless they stay an error naming the fingerprint."""
+    return Fleet.from_project(args.config_file, args.destination, args.version, confirmer=default_confirmer(args),
+                              confirm_host_keys=interactive(args))
+
+
+def run_operation(args: argparse.Namespace, command: str, subcommand: str | None, operation: Operation,
+                  **options: Any) -> int:
+    """One CLI command: open the Fleet, run `operation`, print its events; the exit status."""
+    from app.cli.kamal_output import KamalOutput
+    from app.headless.plain import PlainRenderer
+
+    verbose, quiet = bool(getattr(args, "verbose", False)), bool(getattr(args, "quiet", False))
+    sinks = (PlainRenderer(verbose=verbose, quiet=quiet), KamalOutput(quiet=quiet))
+    fleet = open_fleet(args)
+    exit_code, value = asyncio.run(_drive(fleet, command, subcommand, operation, options_from(args, **options),
+                                          sinks))
+    if isinstance(value, InteractiveCommand):
+        sys.stdout.flush()
+        os.execvp(value.argv[0], list(value.argv))  # Kamal's `exec ssh -t ...`: the terminal is the user's now
+    return exit_code
+
+
+async def _drive(fleet: Fleet, command: str, subcommand: str | None, operation: Operation, options: RunOptions,
+                 sinks: tuple[Callable, ...]) -> tuple[int, Any]:
+    began = time.monotonic()
+    loop = asyncio.get_running_loop()
+    installed: list[signal.Signals] = []
+    handle: RunHandle | None = None
+    try:
+        handle = fleet.start(command, subcommand, operation, options=options)
+        for sink in sinks:
+            handle.subscribe(sink)
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            try:
+                loop.add_signal_handler(signum, handle.cancel, f"interrupted by {signum.name}")
+                installed.append(signum)
+            except (NotImplementedError, RuntimeError):  # not the main thread
+                pass
+        result = await handle.result()
+    finally:
+        for signum in installed:
+            loop.remove_signal_handler(signum)
+        if handle is not None:
+            _write_stats(fleet, handle.command, time.monotonic() - began)
+        await fleet.close()
+    if handle.exception is not None:
+        raise handle.exception  # not a ShipdeckError: the CLI's last line of defence reports it
+    if result.error is not None:
+        raise ShipdeckError(result.error, exit_code=result.exit_code)
+    return result.exit_code, result.value
+
+
+def _write_stats(fleet: Fleet, command: str, duration: float) -> None:
+    """What crossed the network, as JSON in $SHIPDECK_STATS_FILE (benchmarks read it)."""
+    path = os.environ.get(STATS_FILE_ENV)
+    if not path:
+        return
+    per_host = {host: dataclasses.asdict(stats) for host, stats in fleet.stats().items()}
+    total = fleet.pool.stats
+    report = {"command": command, "duration": round(duration, 3), "ssh_connections": total.connections,
+              "remote_round_trips": total.round_trips, "commands": total.commands,
+              "file_operations": total.file_operations, "docker_requests": total.docker_requests,
+              "hosts": per_host}
+    with open(path, "w") as handle:
+        json.dump(report, handle, indent=2)

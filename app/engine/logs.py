@@ -1,0 +1,286 @@
+"""`Fleet.logs()`: the log lines of app, accessory and proxy containers across hosts, typed and masked.
+
+Without `follow`: the selected containers' lines (`tail`, `since`), merged by timestamp. With
+`follow`: every running container of each source is read as its lines come; when a deploy (or a
+reboot) starts a new container for a source, a `LogSwitched` marks it and the new container is read
+from its first line (the old one is read until it stops). A stream that drops while its container
+still runs (a lost connection) is resumed after the host is back, from the last line seen, behind a
+`LogGap` marker. `grep` is a regular expression on the text.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+import time
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from app import contract
+from app.engine import api
+from app.engine.status import accessory_name, app_identity, parse_time
+from app.errors import UsageError
+from app.remote import app_docker
+from app.remote.host import UP
+
+if TYPE_CHECKING:
+    from app.engine.fleet import Fleet
+
+RESUME_POLL = 0.2  # seconds between checks that a dropped host is back
+
+
+@dataclass(frozen=True)
+class Target:
+    """One container a source selects."""
+
+    source: api.LogSourceKind
+    host: str
+    container: str
+    id: str
+    role: str | None = None
+    accessory: str | None = None
+    version: str | None = None
+
+    @property
+    def key(self) -> tuple[Any, ...]:
+        """What a replacement container has in common with this one (same source on the same host)."""
+        return (self.source, self.host, self.role, self.accessory)
+
+
+@dataclass
+class Cursor:
+    """Where reading a container got to: the last timestamp and the lines seen at exactly that time."""
+
+    last: float | None = None
+    at_last: set[str] = field(default_factory=set)
+
+    def fresh(self, timestamp: float | None, text: str) -> bool:
+        if timestamp is None or self.last is None or timestamp > self.last:
+            if timestamp is not None:
+                self.last, self.at_last = timestamp, {text}
+            return True
+        if timestamp == self.last and text not in self.at_last:
+            self.at_last.add(text)
+            return True
+        return False
+
+
+def split_timestamp(text: str) -> tuple[float | None, str]:
+    """`2024-05-01T10:00:00.123456789Z hello` → (Unix time, "hello")."""
+    stamp, separator, rest = text.partition(" ")
+    moment = parse_time(stamp) if separator and stamp[:4].isdigit() and "T" in stamp else None
+    return (moment, rest) if moment is not None else (None, text)
+
+
+def matches(source: api.LogSource, target: Target) -> bool:
+    if source.kind is not target.source or (source.host and source.host != target.host):
+        return False
+    if source.kind is api.LogSourceKind.APP:
+        return source.role is None or source.role == target.role
+    if source.kind is api.LogSourceKind.ACCESSORY:
+        return source.accessory == target.accessory
+    return True
+
+
+def target_of(fleet: Fleet, host: str, summary: dict[str, Any], services: list[str]) -> Target | None:
+    """The container as a log target (None if it is no app, accessory or proxy container)."""
+    name = app_docker.container_name(summary)
+    labels = summary.get("Labels") or {}
+    container_id = str(summary["Id"])[:12]
+    if name == contract.PROXY_CONTAINER:
+        return Target(api.LogSourceKind.PROXY, host, name, container_id)
+    identity = app_identity(name, labels, fleet.service, fleet.destination)
+    if identity is not None:
+        return Target(api.LogSourceKind.APP, host, name, container_id, role=identity.role, version=identity.version)
+    configured = {accessory.service_name: accessory.name for accessory in fleet.config.accessories} \
+        if fleet.config is not None else None
+    short = accessory_name(name, labels, services, configured)
+    if short is not None:
+        return Target(api.LogSourceKind.ACCESSORY, host, name, container_id, accessory=short)
+    return None
+
+
+def check_sources(fleet: Fleet, sources: Sequence[api.LogSource]) -> None:
+    config = fleet.config
+    for source in sources:
+        if source.host and source.host not in fleet.hosts:
+            raise UsageError(f"no host {source.host!r} in this fleet ({', '.join(fleet.hosts)})")
+        if config is None:
+            continue
+        if source.kind is api.LogSourceKind.APP and source.role and config.role(source.role) is None:
+            raise UsageError(f"no role {source.role!r} in {config.service}'s config")
+        if source.kind is api.LogSourceKind.ACCESSORY and config.accessory(source.accessory or "") is None:
+            raise UsageError(f"no accessory {source.accessory!r} in {config.service}'s config")
+
+
+async def find_targets(fleet: Fleet, sources: Sequence[api.LogSource]) -> list[Target]:
+    """The running containers the sources select, on every host concerned (listed concurrently)."""
+    hosts = [host for host in fleet.hosts if any(source.host in (None, host) for source in sources)]
+
+    async def on_host(host: str) -> list[Target]:
+        try:
+            summaries = await app_docker.list_containers(fleet.pool[host], ["status=running"])
+        except Exception:
+            return []
+        services = sorted({(summary.get("Labels") or {}).get("service", "") for summary in summaries
+                           if (summary.get("Labels") or {}).get("role")})
+        found = [target_of(fleet, host, summary, services) for summary in summaries]
+        return [target for target in found if target is not None and any(matches(s, target) for s in sources)]
+
+    listed = await asyncio.gather(*(on_host(host) for host in hosts))
+    return sorted((target for targets in listed for target in targets),
+                  key=lambda target: (target.host, target.source, target.role or target.accessory or "",
+                                      target.container))
+
+
+class LogStream:
+    """The merged, followed stream of one `logs()` call."""
+
+    def __init__(self, fleet: Fleet, sources: Sequence[api.LogSource], *, since: str | None, tail: int | None,
+                 grep: str | None) -> None:
+        self.fleet = fleet
+        self.sources = tuple(sources)
+        self.since = since
+        self.tail = tail
+        self.pattern = re.compile(grep) if grep else None
+        self.queue: asyncio.Queue[api.LogEvent] = asyncio.Queue()
+        self.readers: dict[str, asyncio.Task[None]] = {}  # container id -> reader
+        self.latest: dict[tuple[Any, ...], Target] = {}  # the newest container per source and host
+
+    def line(self, target: Target, stream: str, raw: str) -> api.LogLine | None:
+        timestamp, text = split_timestamp(raw)
+        if self.pattern is not None and not self.pattern.search(text):
+            return None
+        return api.LogLine(source=target.source, host=target.host, container=target.container, text=text,
+                           stream="stderr" if stream == "stderr" else "stdout", timestamp=timestamp,
+                           role=target.role, accessory=target.accessory)
+
+    async def collect(self, target: Target) -> list[api.LogLine]:
+        """Non-follow: a container's selected lines."""
+        lines = []
+        with contextlib.suppress(Exception):
+            async for raw in app_docker.stream_logs(self.fleet.pool[target.host], target.id, tail=self.tail,
+                                                    since=self.since, follow=False):
+                found = self.line(target, raw.stream, raw.text)
+                if found is not None:
+                    lines.append(found)
+        return lines
+
+    async def follow(self, target: Target, *, from_start: bool) -> None:
+        """Read a container until it stops; resume after a dropped connection behind a LogGap."""
+        cursor = Cursor()
+        tail: int | None = None if from_start else self.tail
+        since: str | None = None if from_start else self.since
+        remote = self.fleet.pool[target.host]
+        while True:
+            async def pump(tail: int | None = tail, since: str | None = since) -> None:
+                async for raw in app_docker.stream_logs(remote, target.id, tail=tail, since=since, follow=True):
+                    found = self.line(target, raw.stream, raw.text)
+                    timestamp, text = split_timestamp(raw.text)
+                    if not cursor.fresh(timestamp, text):
+                        continue
+                    if found is not None:
+                        self.queue.put_nowait(found)
+
+            try:
+                await remote.unless_lost(pump())
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:
+                reason = str(error)
+            else:
+                reason = ""
+                if await self._stopped(target):
+                    return  # the container stopped: its stream is complete
+                reason = "the log stream ended while the container still runs"
+            dropped = time.time()
+            await self._until_up(remote)
+            if await self._stopped(target):
+                self.queue.put_nowait(api.LogGap(source=target.source, host=target.host, container=target.container,
+                                                 reason=reason or "connection lost", since=dropped, until=None,
+                                                 role=target.role, accessory=target.accessory))
+                return
+            resumed = time.time()
+            self.queue.put_nowait(api.LogGap(source=target.source, host=target.host, container=target.container,
+                                             reason=reason or "connection lost", since=dropped, until=resumed,
+                                             role=target.role, accessory=target.accessory))
+            tail = None
+            since = f"{cursor.last:.9f}" if cursor.last is not None else f"{dropped:.9f}"
+
+    async def _stopped(self, target: Target) -> bool:
+        try:
+            details = await app_docker.inspect_container(self.fleet.pool[target.host], target.id)
+        except Exception as error:
+            return "No such container" in str(error)
+        return not (details.get("State") or {}).get("Running")
+
+    async def _until_up(self, remote) -> None:
+        while remote.state != UP:
+            if self.fleet.closed:
+                raise asyncio.CancelledError  # nothing will reconnect: this reader is done
+            await asyncio.sleep(RESUME_POLL)
+        with contextlib.suppress(Exception):
+            await remote.docker()
+
+    def start_reader(self, target: Target, *, from_start: bool) -> None:
+        if target.id in self.readers and not self.readers[target.id].done():
+            return
+        previous = self.latest.get(target.key)
+        if previous is not None and previous.id != target.id:
+            self.queue.put_nowait(api.LogSwitched(source=target.source, host=target.host,
+                                                  old_container=previous.container, new_container=target.container,
+                                                  at=time.time(), role=target.role, accessory=target.accessory,
+                                                  version=target.version))
+        self.latest[target.key] = target
+        self.readers[target.id] = asyncio.ensure_future(self.follow(target, from_start=from_start))
+
+    async def watch_for_new(self, changes: AsyncIterator[api.FleetChange]) -> None:
+        async for change in changes:
+            if not isinstance(change, api.ContainerStarted):
+                continue
+            kind = {api.ContainerKind.APP: api.LogSourceKind.APP, api.ContainerKind.ACCESSORY:
+                    api.LogSourceKind.ACCESSORY, api.ContainerKind.PROXY: api.LogSourceKind.PROXY}.get(change.kind)
+            if kind is None:
+                continue
+            target = Target(kind, change.host, change.container, change.id, role=change.role,
+                            accessory=change.accessory, version=change.version)
+            if any(matches(source, target) for source in self.sources):
+                self.start_reader(target, from_start=True)
+
+    async def close(self) -> None:
+        for task in self.readers.values():
+            task.cancel()
+        for task in self.readers.values():
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+
+async def stream_logs(fleet: Fleet, sources: Sequence[api.LogSource], *, since: str | None, tail: int | None,
+                      follow: bool, grep: str | None) -> AsyncIterator[api.LogEvent]:
+    check_sources(fleet, sources)
+    stream = LogStream(fleet, sources, since=since, tail=tail, grep=grep)
+    if not follow:
+        targets = await find_targets(fleet, sources)
+        collected = await asyncio.gather(*(stream.collect(target) for target in targets))
+        lines = [line for lines in collected for line in lines]
+        for line in sorted(lines, key=lambda line: line.timestamp or 0.0):
+            yield line
+        return
+    hosts = [host for host in fleet.hosts if any(source.host in (None, host) for source in sources)]
+    changes = fleet.watch()
+    watcher = asyncio.ensure_future(stream.watch_for_new(changes))
+    try:
+        await fleet.watch_ready(hosts)
+        for target in await find_targets(fleet, sources):
+            stream.start_reader(target, from_start=False)
+        while True:
+            yield await stream.queue.get()
+    finally:
+        watcher.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await watcher
+        with contextlib.suppress(Exception):
+            await changes.aclose()  # type: ignore[attr-defined]
+        await stream.close()

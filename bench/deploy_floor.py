@@ -1,0 +1,117 @@
+"""The floor of a zero-downtime deploy: the Docker operations alone, issued straight to each host's
+engine (its socket on this machine, no SSH) on all hosts in parallel, with no shipdeck logic.
+
+Per host: create the new app container (same image, network, env and labels as the app's, under a
+name of its own), start it, hand it to kamal-proxy (`kamal-proxy deploy`, which waits until the new
+target answers its health check: the health wait) under a service of its own, and stop the old one.
+Each round replaces the container of the round before, so the floor never touches the deployed app.
+Used by `bench/deploy_speed.py`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+from pathlib import Path
+
+import aiohttp
+
+PROXY = "kamal-proxy"
+
+
+class Engine:
+    """Just enough of the Engine API over one host's unix socket."""
+
+    def __init__(self, socket: Path) -> None:
+        self.session = aiohttp.ClientSession(connector=aiohttp.UnixConnector(path=str(socket)))
+
+    async def call(self, method: str, path: str, body: object = None, **params: str) -> object:
+        async with self.session.request(method, f"http://docker/v1.43/{path}", params=params or None,
+                                        data=json.dumps(body) if body is not None else None,
+                                        headers={"Content-Type": "application/json"}) as response:
+            text = await response.text()
+            if response.status >= 400:
+                raise RuntimeError(f"{method} {path}: {response.status} {text.strip()}")
+            return json.loads(text) if text.strip() else None
+
+    async def exec(self, container: str, argv: list[str]) -> tuple[int, str]:
+        created = await self.call("POST", f"containers/{container}/exec",
+                                  {"Cmd": argv, "AttachStdout": True, "AttachStderr": True})
+        async with self.session.post(f"http://docker/v1.43/exec/{created['Id']}/start",
+                                     data=json.dumps({"Detach": False, "Tty": False}),
+                                     headers={"Content-Type": "application/json"}) as response:
+            output = await response.read()
+        details = await self.call("GET", f"exec/{created['Id']}/json")
+        return int(details["ExitCode"]), output.decode(errors="replace")
+
+    async def close(self) -> None:
+        await self.session.close()
+
+
+async def replace_on_host(socket: Path, image: str, service: str, round_number: int, app_port: int = 80) -> float:
+    """One host's deploy operations, timed; returns seconds."""
+    engine = Engine(socket)
+    name = f"{service}-floor-{round_number}"
+    old = f"{service}-floor-{round_number - 1}"
+    try:
+        began = time.monotonic()
+        created = await engine.call("POST", "containers/create", {
+            "Image": image, "Env": ["BOOT_DELAY=0"],
+            "Labels": {"service": f"{service}-floor"},
+            "HostConfig": {"NetworkMode": "kamal", "RestartPolicy": {"Name": "unless-stopped"}},
+        }, name=name)
+        container_id = created["Id"][:12]
+        await engine.call("POST", f"containers/{container_id}/start")
+        code, output = await engine.exec(PROXY, [
+            "kamal-proxy", "deploy", f"{service}-floor", f"--target={container_id}:{app_port}",
+            f"--host={service}-floor.test", "--deploy-timeout=30s", "--drain-timeout=30s",
+            "--health-check-interval=1s", "--health-check-path=/up"])
+        if code != 0:
+            raise RuntimeError(f"kamal-proxy deploy failed: {output.strip()}")
+        try:
+            await engine.call("POST", f"containers/{old}/stop")
+        except RuntimeError as error:
+            if "404" not in str(error):
+                raise
+        elapsed = time.monotonic() - began
+        with contextlib.suppress(RuntimeError):
+            await engine.call("DELETE", f"containers/{old}", force="1")
+        return elapsed
+    finally:
+        await engine.close()
+
+
+async def floor_round(sockets: list[Path], image: str, service: str, round_number: int) -> float:
+    """All hosts in parallel: the wall time of the slowest."""
+    began = time.monotonic()
+    await asyncio.gather(*(replace_on_host(socket, image, service, round_number) for socket in sockets))
+    return time.monotonic() - began
+
+
+async def remove_floor(sockets: list[Path], service: str) -> None:
+    async def one(socket: Path) -> None:
+        engine = Engine(socket)
+        try:
+            found = await engine.call("GET", "containers/json", all="1",
+                                      filters=json.dumps({"label": [f"service={service}-floor"]}))
+            for container in found or []:
+                await engine.call("DELETE", f"containers/{container['Id']}", force="1")
+            await engine.exec(PROXY, ["kamal-proxy", "remove", f"{service}-floor"])
+        finally:
+            await engine.close()
+
+    await asyncio.gather(*(one(socket) for socket in sockets), return_exceptions=True)
+
+
+def measure_floor(sockets: list[Path], image: str, service: str, rounds: int) -> list[float]:
+    async def run() -> list[float]:
+        await floor_round(sockets, image, service, 0)  # the first target of the floor service: not counted
+        times = []
+        for round_number in range(1, rounds + 1):
+            times.append(await floor_round(sockets, image, service, round_number))
+        await remove_floor(sockets, service)
+        return times
+
+    return asyncio.run(run())
