@@ -22,6 +22,7 @@ from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Container
+from textual.css.query import NoMatches
 from textual.message import Message
 from textual.timer import Timer
 from textual.widgets import DataTable, Footer
@@ -66,9 +67,10 @@ class ConfirmationAsked(Message):
 
 
 class StatusLoaded(Message):
-    def __init__(self, status: FleetStatus, generation: int) -> None:
+    def __init__(self, status: FleetStatus, generation: int, complete: bool) -> None:
         self.status = status
         self.generation = generation
+        self.complete = complete  # every host was waited for
         super().__init__()
 
 
@@ -115,7 +117,7 @@ class Dashboard(App[int], inherit_bindings=False):
         self.status: FleetStatus = state.connecting_status(
             fleet.service, fleet.destination, fleet.hosts,
             {host: fleet.connection_state(host) for host in fleet.hosts}, now=clock())
-        self.status_loaded = False
+        self.status_loaded = False  # a snapshot that waited for every host has arrived
         self.activity: state.Activity | None = None
         self.current_run: Run | None = None
         self.attention: dict[str, str] = {}  # accessory (or accessory@host) → what needs attention
@@ -155,11 +157,12 @@ class Dashboard(App[int], inherit_bindings=False):
             self.query_one(selector).border_title = title
         self._render_status()
         self.query_one("#hosts", HostTable).focus()
-        self.load_status()
+        self.load_status(wait=False)  # what is known at once,
+        self.load_status()  # then every row filled as the hosts answer
         self.follow_changes()
         self.set_interval(ACTIVITY_FRAME_S, self._tick)
         if self.refresh_every > 0:
-            self.set_interval(self.refresh_every, self.load_status)
+            self.set_interval(self.refresh_every, self.action_refresh)
 
     def on_unmount(self) -> None:
         if self.confirmer is not None:
@@ -171,15 +174,17 @@ class Dashboard(App[int], inherit_bindings=False):
     # -- state: status and changes --------------------------------------------------------------
 
     @work(group="status", exit_on_error=False)
-    async def load_status(self) -> None:
+    async def load_status(self, wait: bool = True) -> None:
+        """A fresh snapshot; with `wait=False` hosts still connecting are reported as such (the first
+        frame), else their first connection is waited for."""
         self._generation += 1
         generation = self._generation
         try:
-            status = await self.fleet.status()
+            status = await self.fleet.status(wait=wait)
         except ShipdeckError as error:
             self.notify(error.message, title="Status", severity="error")
             return
-        self.post_message(StatusLoaded(status, generation))
+        self.post_message(StatusLoaded(status, generation, complete=wait))
 
     @on(StatusLoaded)
     def _status_loaded(self, message: StatusLoaded) -> None:
@@ -191,7 +196,7 @@ class Dashboard(App[int], inherit_bindings=False):
             if change.at > status.taken_at:
                 status = state.apply_change(status, change)
         self.status = status
-        self.status_loaded = True
+        self.status_loaded = self.status_loaded or message.complete
         self._render_status()
 
     @work(group="watch", exit_on_error=False)
@@ -231,14 +236,15 @@ class Dashboard(App[int], inherit_bindings=False):
     def _render_status(self) -> None:
         self._status_render_pending = False
         status = self.status
-        if not self.status_loaded:  # connection states move before the first snapshot answers
+        if not self._applied_generation:  # connection states move before the first snapshot answers
             status = self.status = state.connecting_status(
                 self.fleet.service, self.fleet.destination, self.fleet.hosts,
                 {host: self.fleet.connection_state(host) for host in self.fleet.hosts}, now=self.clock())
-        self.query_one(FleetHeader).show(status, now=self.clock(), read_only=self.read_only)
-        self.query_one(HostTable).show(status)
-        self.query_one(AccessoryTable).show(status, self._attention())
-        self.query_one(ProxyPanel).show(status)
+        with contextlib.suppress(NoMatches):  # the dashboard is closing
+            self.query_one(FleetHeader).show(status, now=self.clock(), read_only=self.read_only)
+            self.query_one(HostTable).show(status)
+            self.query_one(AccessoryTable).show(status, self._attention())
+            self.query_one(ProxyPanel).show(status)
 
     def _attention(self) -> dict[str, str]:
         attention = dict(self.attention)
@@ -310,8 +316,9 @@ class Dashboard(App[int], inherit_bindings=False):
         self._activity_dirty = False
         self._activity_rendered_at = time.monotonic()
         now = self.clock()
-        self.query_one(StepMatrix).show(self.activity, now)
-        self.query_one(FleetHeader).show(self.status, now=now, read_only=self.read_only)  # the lock's age
+        with contextlib.suppress(NoMatches):  # the dashboard is closing
+            self.query_one(StepMatrix).show(self.activity, now)
+            self.query_one(FleetHeader).show(self.status, now=now, read_only=self.read_only)  # the lock's age
 
     # -- confirmations --------------------------------------------------------------------------
 

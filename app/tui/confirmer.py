@@ -13,17 +13,33 @@ class Asker(Protocol):
 
 
 class DashboardConfirmer:
-    """Handed to the Fleet when it is opened (before the dashboard exists); the dashboard attaches
-    itself when it starts. With no dashboard attached (not started yet, or closed), nothing is
-    confirmed."""
+    """Handed to the Fleet when it is opened, before the dashboard exists (a host's unknown key can be
+    met while the dashboard is still starting): a request waits until the dashboard attaches itself,
+    and once it has closed, nothing more is confirmed."""
 
     def __init__(self) -> None:
         self._asker: Asker | None = None
+        self._closed = False
+        self._changed: asyncio.Event | None = None
+
+    def _event(self) -> asyncio.Event:
+        if self._changed is None:
+            self._changed = asyncio.Event()
+        return self._changed
 
     def attach(self, asker: Asker | None) -> None:
+        """The dashboard is ready to ask (`asker`), or has closed (None)."""
         self._asker = asker
+        if asker is None:
+            self._closed = True
+        if self._changed is not None:
+            self._changed.set()
 
     async def confirm(self, request: ConfirmationRequest) -> bool:
+        while self._asker is None and not self._closed:
+            event = self._event()
+            event.clear()
+            await event.wait()
         asker = self._asker
         if asker is None:
             return False

@@ -37,6 +37,7 @@ from app.engine.api import (
     StepStatus,
     StorageUse,
 )
+from app.tui.state import apply_change, connecting_status
 
 T0 = 1_767_225_600.0  # 2026-01-01 00:00:00 UTC: every snapshot's "now"
 SERVICE = "demo"
@@ -272,8 +273,6 @@ class FakeFleet:
 
     def push(self, change: api.FleetChange) -> None:
         """A change as Docker's event stream would report it: seen by watch(), and true from now on."""
-        from app.tui.state import apply_change
-
         self.current = apply_change(self.current, change)
         for queue in self._watchers:
             queue.put_nowait(change)
@@ -296,8 +295,10 @@ class FakeFleet:
     def connection_state(self, host: str) -> ConnectionState:
         return ConnectionState.UP if self.status_calls else ConnectionState.CONNECTING
 
-    async def status(self) -> FleetStatus:
+    async def status(self, *, wait: bool = True) -> FleetStatus:
         self.status_calls += 1
+        if not wait:
+            return connecting_status(self.service, self.destination, self.hosts, now=self.clock())
         if self.status_delay:
             await asyncio.sleep(self.status_delay)
         return dataclasses.replace(self.current, taken_at=self.clock())
