@@ -50,22 +50,30 @@ class FleetHeader(Vertical):
     def _style(self, name: str):
         return self.get_component_rich_style(f"fleet-header--{name}", partial=True)
 
+    @staticmethod
+    def _set(widget: Label | Static, content, *, fixed_size: bool = False) -> None:
+        """Update only on change; a widget whose size the stylesheet fixes skips the layout pass (the
+        header is redrawn often while a run goes on: the lock's age)."""
+        if getattr(widget, "_shown", None) != content:
+            widget._shown = content  # type: ignore[attr-defined]
+            widget.update(content, layout=not fixed_size)
+
     def show(self, status: FleetStatus, *, now: float, read_only: bool = False) -> None:
         service = self.query_one("#service", Label)
         destination = self.query_one("#destination", Label)
         if status.service is None:
             apps = ", ".join(status.services) or "no Kamal apps found yet"
-            service.update(f"server mode (read-only): {apps}")
+            self._set(service, f"server mode (read-only): {apps}")
             destination.display = False
         else:
-            service.update(status.service + (" (read-only)" if read_only else ""))
+            self._set(service, status.service + (" (read-only)" if read_only else ""))
             destination.display = True
             if is_production(status.destination):
-                destination.update(f" ▲ {status.destination.upper()} ")
+                self._set(destination, f" ▲ {status.destination.upper()} ")
             else:
-                destination.update(f" {status.destination or 'no destination'} ")
+                self._set(destination, f" {status.destination or 'no destination'} ")
             destination.set_classes(destination_class(status.destination))
-        self.query_one("#versions", Static).update(self._versions(status))
+        self._set(self.query_one("#versions", Static), self._versions(status), fixed_size=True)
         self._show_lock(status, now)
 
     def _versions(self, status: FleetStatus) -> Text:
@@ -91,7 +99,7 @@ class FleetHeader(Vertical):
         held = [lock for lock in status.locks if lock.held]
         lock = status.lock if status.service is not None else (held[0] if held else None)
         if lock is None or not lock.held:
-            label.update("lock: free")
+            self._set(label, "lock: free", fixed_size=True)
             label.set_classes("-free")
             return
         who = lock.holder or "someone"
@@ -99,5 +107,5 @@ class FleetHeader(Vertical):
         age = f" {cells.age(since)} ago" if since is not None else ""
         message = f": {lock.message}" if lock.message else ""
         owner = f"{lock.service} " if status.service is None else ""
-        label.update(f"{owner}LOCKED by {who}{age}{message}")
+        self._set(label, f"{owner}LOCKED by {who}{age}{message}", fixed_size=True)
         label.set_classes("-held")

@@ -4,6 +4,8 @@ operator moves it; then it stays where they put it."""
 
 from __future__ import annotations
 
+import time
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
@@ -23,6 +25,9 @@ _GLYPH = {
 }
 
 HOST_COLUMN = "__host__"
+# New output is written at most this often: each write grows the log, and a log that grows lays the
+# screen out again; four times a second reads as live and leaves the keys responsive.
+OUTPUT_FRAME_S = 0.25
 
 
 def cell_text(cell: Cell | None, now: float) -> tuple[str, str]:
@@ -64,6 +69,8 @@ class StepMatrix(Vertical):
         self._selected: tuple[str, str] | None = None
         self._written = 0  # lines of the selected cell already in the log
         self._follow = True
+        self._title = ""
+        self._output_written_at = 0.0
 
     def compose(self) -> ComposeResult:
         yield Label("No operation yet: press d to deploy, ctrl+p for every command.", id="activity-title")
@@ -88,7 +95,9 @@ class StepMatrix(Vertical):
         if activity is None:
             return
         text, tone = run_title(activity, now)
-        title.update(text)
+        if text != self._title:
+            self._title = text
+            title.update(text, layout=False)  # the stylesheet fixes its size: no layout pass per tick
         title.set_classes(f"-{tone}")
         if activity.run_id != self._run_id:
             self._run_id = activity.run_id
@@ -111,7 +120,8 @@ class StepMatrix(Vertical):
                 table.update_cell(row, step, table.styled_cell(activity.cells.get((row, step)), now))
         if self._follow:
             self._follow_running(activity)
-        self._write_output(activity)
+        if activity.finished or time.monotonic() - self._output_written_at >= OUTPUT_FRAME_S:
+            self._write_output(activity)
 
     def _lay_out(self, activity: Activity, now: float) -> None:
         table = self.table
@@ -157,6 +167,7 @@ class StepMatrix(Vertical):
             self._write_output(self._activity)
 
     def _write_output(self, activity: Activity) -> None:
+        self._output_written_at = time.monotonic()
         if self._selected is None:
             lines = list(activity.messages)
             total = activity.total_messages

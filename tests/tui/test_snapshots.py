@@ -38,7 +38,7 @@ def test_deploy_in_progress(snap_compare) -> None:
         await _settled(pilot)
         await pilot.press("d")
         await _wait(pilot, lambda: fleet.runs and fleet.runs[-1].held.is_set())
-        await pilot.pause(0.4)  # the activity renders on its next frame
+        await pilot.pause(0.6)  # the activity renders on its next frames (output at most 4 times a second)
 
     assert snap_compare(app, terminal_size=SIZE, run_before=deploy)
 

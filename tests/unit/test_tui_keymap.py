@@ -58,3 +58,10 @@ def test_keys_read_as_people_write_them() -> None:
 def test_binding_ids_are_unique() -> None:
     ids = [spec.id for spec in KEYS]
     assert len(ids) == len(set(ids))
+
+
+def test_the_readme_lists_every_binding_id() -> None:
+    readme = (pathlib.Path(__file__).resolve().parents[2] / "README.md").read_text()
+    dashboard = readme.split("## Dashboard", 1)[1].split("\n## ", 1)[0]
+    missing = [spec.id for spec in KEYS if f"`{spec.id}`" not in dashboard]
+    assert missing == []
