@@ -56,6 +56,10 @@ STYLE_FILES = ("app.tcss", "dashboard.tcss", "confirm.tcss")
 CHANGE_SETTLE_S = 0.5  # a fresh status() this long after a watch() change fills in the details
 RECENT_CHANGES_S = 10.0  # changes newer than a snapshot are applied on top of it again
 ACTIVITY_FRAME_S = 0.1  # a run's output is rendered at most this often
+CONFIRM_LABELS = {  # the confirm button says what it does; others read "Confirm" ("Delete" where data goes)
+    "ssh.trust_host_key": "Trust this key",
+    "proxy.reboot": "Reboot",
+}
 PANELS = {"hosts": "#hosts", "accessories": "#accessories", "proxy": "#proxy-hosts", "activity": "#matrix"}
 
 
@@ -348,7 +352,8 @@ class Dashboard(App[int], inherit_bindings=False):
             if not message.answer.done():
                 message.answer.set_result(bool(confirmed))
 
-        self.push_screen(ConfirmScreen(message.request, where=self.where), answered)
+        label = CONFIRM_LABELS.get(message.request.action)
+        self.push_screen(ConfirmScreen(message.request, where=self.where, confirm_label=label), answered)
 
     # -- actions --------------------------------------------------------------------------------
 

@@ -38,3 +38,12 @@ async def until(condition, pilot, timeout: float = 5.0, what: str = "condition")
         if loop.time() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         await pilot.pause(0.02)
+
+
+async def click(pilot, widget, offset: tuple[int, int] = (0, 0)) -> None:
+    """Click `widget` once it is under the pointer (a screen just pushed may not be laid out yet)."""
+    for _ in range(100):
+        await pilot.pause(0.02)
+        if await pilot.click(widget, offset=offset):
+            return
+    raise AssertionError(f"{widget!r} never came under the pointer")

@@ -413,7 +413,17 @@ class FakeFleet:
         return self._start(f"accessory boot {name}", lambda run: asyncio.sleep(0))
 
     def accessory_reboot(self, name: str, selection=EVERYWHERE):
-        return self._start(f"accessory reboot {name}", lambda run: asyncio.sleep(0))
+        async def reboot(run: FakeRun) -> None:
+            accessory = next(acc for acc in self.current.accessories if acc.name == name)
+            await run.step("accessory.reboot", f"Rebooting {name}", accessory.host, [f"$ docker restart {name}"],
+                           status=StepStatus.FAILED, error=f"{accessory.container} exited (1)")
+            await run.emit(api.Diagnosis(code="postgres.password_mismatch", title="Postgres refuses the password",
+                                         host=accessory.host, target=name,
+                                         detail="The data directory was initialised with another password.",
+                                         fixes=(("Reset the password in place", f"shipdeck accessory repair {name}"),),
+                                         at=self.clock()))
+
+        return self._start(f"accessory reboot {name}", reboot)
 
     def accessory_remove(self, name: str, selection=EVERYWHERE):
         async def remove(run: FakeRun) -> None:

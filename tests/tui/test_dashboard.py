@@ -3,6 +3,7 @@ cancelling, quitting, keymap, read-only server mode."""
 
 from __future__ import annotations
 
+import asyncio
 import pathlib
 
 import pytest
@@ -13,7 +14,7 @@ from app.engine import api
 from app.tui.app import Dashboard
 from app.tui.keymap import KEYS, load_keymap
 from app.tui.screens import ChoiceScreen, HelpScreen
-from tests.tui.conftest import SIZE, dashboard, until
+from tests.tui.conftest import SIZE, click, dashboard, until
 from tests.tui.fake_fleet import HOSTS, JOBS, MINIMUM_PROXY, NEW_VERSION, OLD_VERSION, RUNNING_VERSION, WEB
 from widgets.accessory_table import AccessoryTable
 from widgets.confirm_screen import ConfirmScreen
@@ -30,6 +31,12 @@ def cell(table, row: str, column: str) -> str:
 def header_text(app: Dashboard) -> str:
     header = app.query_one(FleetHeader)
     return " ".join(str(widget.render()) for widget in header.query("Label, Static"))
+
+
+def dialog_ready(app: Dashboard) -> bool:
+    """A confirmation is on screen and ready for keys (its initial focus, Cancel, is set)."""
+    screen = app.screen
+    return isinstance(screen, ConfirmScreen) and app.focused is screen.query_one("#cancel", Button)
 
 
 async def loaded(app: Dashboard, pilot) -> None:
@@ -85,12 +92,12 @@ async def test_a_container_stopped_behind_the_back_shows_as_stopped() -> None:
     async with app.run_test(size=SIZE) as pilot:
         await loaded(app, pilot)
         hosts = app.query_one(HostTable)
+        calls = fleet.status_calls
         fleet.stop_container_behind_the_back(WEB[1], "web", RUNNING_VERSION)
         await until(lambda: "stopped" in cell(hosts, WEB[1], "app"), pilot, timeout=2.0, what="the stopped container")
         assert cell(hosts, WEB[1], "app") == f"web {RUNNING_VERSION} ■ stopped"
         assert "healthy" in cell(hosts, WEB[0], "app")  # the other host is untouched
         # the fresh snapshot that follows the change agrees
-        calls = fleet.status_calls
         await until(lambda: fleet.status_calls > calls, pilot, what="the settling status()")
         await pilot.pause(0.05)
         assert "stopped" in cell(hosts, WEB[1], "app")
@@ -202,7 +209,7 @@ async def _open_remove_confirmation(app, fleet, pilot) -> ConfirmScreen:
     await loaded(app, pilot)
     await pilot.press("2")  # the accessories table, cursor on db
     await pilot.press("x")
-    await until(lambda: isinstance(app.screen, ConfirmScreen), pilot, what="the confirmation")
+    await until(lambda: dialog_ready(app), pilot, what="the confirmation")
     return app.screen
 
 
@@ -219,7 +226,7 @@ async def test_accessory_remove_cannot_be_confirmed_before_the_target_is_typed()
         assert JOBS in texts
         assert any("docker image rm --force postgres:16.4" in text for text in texts)
         assert any("data directories" in text for text in texts)
-        await pilot.click(confirm)  # disabled: nothing happens
+        await click(pilot, confirm)  # disabled: nothing happens
         assert app.screen is screen
         screen.query_one("#target", Input).focus()
         await pilot.press("d")
@@ -228,7 +235,7 @@ async def test_accessory_remove_cannot_be_confirmed_before_the_target_is_typed()
         assert confirm.disabled
         await pilot.press("backspace", "b")
         assert not confirm.disabled
-        await pilot.click(confirm)
+        await click(pilot, confirm)
         await until(lambda: app.activity.finished, pilot, what="the removal")
         assert [acc.name for acc in fleet.current.accessories] == ["redis"]
         accessories = app.query_one(AccessoryTable)
@@ -246,12 +253,12 @@ async def test_escape_or_cancel_leaves_everything_as_it_was(how: str) -> None:
         if how == "escape":
             await pilot.press("escape")
         elif how == "cancel button":
-            await pilot.click(screen.query_one("#cancel", Button))
+            await click(pilot, screen.query_one("#cancel", Button))
         else:
             screen.query_one("#cancel", Button).focus()
             await pilot.press("enter")
         run = fleet.runs[-1]
-        result = await run.result()
+        result = await asyncio.wait_for(run.result(), 10)
         assert not result.ok and "not confirmed" in (result.error or "")
         assert not isinstance(app.screen, ConfirmScreen)
         assert fleet.current == before
@@ -265,7 +272,7 @@ async def test_proxy_reboot_offers_rolling_then_shows_the_commands_and_the_outag
         await pilot.press("P")
         assert isinstance(app.screen, ChoiceScreen)
         await pilot.press("enter")  # the first option: rolling
-        await until(lambda: isinstance(app.screen, ConfirmScreen), pilot)
+        await until(lambda: dialog_ready(app), pilot)
         screen = app.screen
         assert "one host at a time" in screen.request.title
         assert screen.request.consequence == "This will cause a brief outage on each host."
@@ -273,7 +280,7 @@ async def test_proxy_reboot_offers_rolling_then_shows_the_commands_and_the_outag
         hosts = [str(label.render()) for label in screen.query(".effect-host")]
         assert hosts == list(WEB)
         assert app.focused is screen.query_one("#cancel", Button)
-        await pilot.click(screen.query_one("#confirm", Button))
+        await click(pilot, screen.query_one("#confirm", Button))
         await until(lambda: app.activity.finished and app.activity.ok, pilot)
         proxy = app.query_one(ProxyPanel).hosts_table
         await until(lambda: cell(proxy, WEB[1], "proxy") == f"● {MINIMUM_PROXY}", pilot, what="the new proxy")
@@ -284,7 +291,7 @@ async def test_all_at_once_proxy_reboot_can_be_chosen() -> None:
     async with app.run_test(size=SIZE) as pilot:
         await loaded(app, pilot)
         await pilot.press("P", "down", "enter")
-        await until(lambda: isinstance(app.screen, ConfirmScreen), pilot)
+        await until(lambda: dialog_ready(app), pilot)
         assert "all hosts at once" in app.screen.request.title
         await pilot.press("escape")
         await until(lambda: app.activity.finished, pilot)
@@ -314,6 +321,45 @@ async def test_accessory_keys_ask_which_accessory_when_the_table_is_not_focused(
         await until(lambda: fleet.calls == ["accessory reboot redis"], pilot)
 
 
+async def test_a_diagnosis_marks_its_accessory_as_needing_attention() -> None:
+    app, fleet = dashboard()
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(app, pilot)
+        accessories = app.query_one(AccessoryTable)
+        assert cell(accessories, f"db@{JOBS}", "attention") == ""
+        app.accessory_reboot("db")
+        await until(lambda: app.activity.finished, pilot, what="the reboot")
+        await until(lambda: cell(accessories, f"db@{JOBS}", "attention") == "⚠", pilot, what="the marker")
+        assert cell(accessories, f"redis@{JOBS}", "attention") == ""
+        matrix = app.query_one(StepMatrix)
+        assert str(matrix.table.get_cell(JOBS, "accessory.reboot")).startswith("✗")
+
+
+async def test_an_unknown_host_key_is_shown_with_its_fingerprint_and_nothing_is_trusted_silently() -> None:
+    app, fleet = dashboard()
+    request = api.ConfirmationRequest(
+        action="ssh.trust_host_key", target=WEB[0], title=f"Trust the SSH host key of {WEB[0]}?",
+        consequence=f"{WEB[0]} presents a host key that is in no known_hosts file. Trust it only if this "
+                    "fingerprint is the server's: ssh-ed25519 SHA256:Qm9vZ2xlIGZpbmdlcnByaW50IGZvciB0ZXN0cw",
+        effects=(api.Effect(WEB[0], "record ssh-ed25519 SHA256:Qm9v… in ~/.config/shipdeck/known_hosts"),))
+    answer = asyncio.ensure_future(fleet.confirmer.confirm(request))  # asked before the dashboard is up
+    await asyncio.sleep(0.05)
+    assert not answer.done()
+    async with app.run_test(size=SIZE) as pilot:
+        await until(lambda: dialog_ready(app), pilot, what="the host-key dialog")
+        assert "SHA256:Qm9vZ2xlIGZpbmdlcnByaW50IGZvciB0ZXN0cw" in str(app.screen.query_one("#consequence").render())
+        assert str(app.screen.query_one("#confirm", Button).label) == "Trust this key"
+        assert app.focused is app.screen.query_one("#cancel", Button)
+        await pilot.press("escape")
+        assert await asyncio.wait_for(answer, 5) is False
+        again = asyncio.ensure_future(fleet.confirmer.confirm(request))
+        await until(lambda: dialog_ready(app), pilot, what="the dialog again")
+        await click(pilot, app.screen.query_one("#confirm", Button))
+        assert await asyncio.wait_for(again, 5) is True
+    # the dashboard has closed: nothing is confirmed
+    assert await asyncio.wait_for(fleet.confirmer.confirm(request), 5) is False
+
+
 # -- quitting -----------------------------------------------------------------------------------------
 
 
@@ -334,12 +380,13 @@ async def test_quit_while_a_deploy_runs_asks_first_and_cancels_it() -> None:
         run = fleet.runs[-1]
         await until(run.held.is_set, pilot)
         await pilot.press("q")
-        assert isinstance(app.screen, ConfirmScreen)
+        await until(lambda: dialog_ready(app), pilot)
         assert app.screen.request.action == "dashboard.quit"
         await pilot.press("escape")  # no: stay, the deploy goes on
         assert app.is_running and not run.done and fleet.lock_held()
         await pilot.press("q")
-        await pilot.click(app.screen.query_one("#confirm", Button))
+        await until(lambda: dialog_ready(app), pilot)
+        await click(pilot, app.screen.query_one("#confirm", Button))
         await until(lambda: not app.is_running, pilot, what="the app to exit")
     result = await run.result()
     assert result.cancelled
@@ -427,10 +474,10 @@ async def test_mouse_clicks_select_rows_and_press_footer_keys() -> None:
     async with app.run_test(size=SIZE) as pilot:
         await loaded(app, pilot)
         accessories = app.query_one(AccessoryTable)
-        await pilot.click(accessories, offset=(4, 2))  # the second row (under the header)
+        await click(pilot, accessories, offset=(4, 2))  # the second row (under the header)
         assert app.focused is accessories and accessories.selected_accessory == "redis"
         deploy_key = next(key for key in app.screen.query("FooterKey") if key.action == "deploy")
-        await pilot.click(deploy_key)
+        await click(pilot, deploy_key)
         assert fleet.calls == ["deploy"]
         await until(lambda: app.activity.finished, pilot)
 
