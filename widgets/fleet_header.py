@@ -32,6 +32,14 @@ def destination_class(destination: str | None) -> str:
 
 
 def role_versions(status: FleetStatus) -> list[tuple[str, tuple[str, ...]]]:
+    """(role, versions running) per role; in server mode per `service/role`."""
+    if status.service is None:
+        found: dict[str, list[str]] = {}
+        for app in status.apps:
+            versions = found.setdefault(f"{app.service}/{app.role}", [])
+            if app.running and app.version not in versions:
+                versions.append(app.version)
+        return [(label, tuple(versions)) for label, versions in found.items()]
     roles = list(dict.fromkeys([role for host in status.hosts for role in host.roles]
                                + [app.role for app in status.apps]))
     return [(role, status.running_versions(role)) for role in roles]

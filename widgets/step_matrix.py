@@ -62,8 +62,10 @@ class StepMatrix(Vertical):
             self.step = step
             super().__init__()
 
-    def __init__(self, **kwargs) -> None:
+    def __init__(self, placeholder: str = "No operation yet.", **kwargs) -> None:
+        """`placeholder` is shown until the first operation starts."""
         super().__init__(**kwargs)
+        self.placeholder = placeholder
         self._activity: Activity | None = None
         self._run_id: str | None = None
         self._selected: tuple[str, str] | None = None
@@ -73,7 +75,7 @@ class StepMatrix(Vertical):
         self._output_written_at = 0.0
 
     def compose(self) -> ComposeResult:
-        yield Label("No operation yet: press d to deploy, ctrl+p for every command.", id="activity-title")
+        yield Label(self.placeholder, id="activity-title")
         with Horizontal(id="activity-body"):
             yield MatrixTable(id="matrix", cursor_type="cell", header_height=2)
             yield Log(id="cell-output", max_lines=5_000, auto_scroll=True)

@@ -147,8 +147,15 @@ class Dashboard(App[int], inherit_bindings=False):
             with Container(id="accessories-panel", classes="panel"):
                 yield AccessoryTable(id="accessories")
             with Container(id="activity-panel", classes="panel"):
-                yield StepMatrix(id="activity")
+                yield StepMatrix(self._activity_placeholder(), id="activity")
         yield Footer()
+
+    def _activity_placeholder(self) -> str:
+        if self.read_only:
+            return "Server mode is read-only: no operations from here (l shows logs, ? the keys)."
+        keys = effective_keys(self.keymap)
+        return (f"No operation yet: {display_key(keys['deploy'])} deploys, {display_key(keys['command-palette'])} "
+                "lists every command.")
 
     def on_mount(self) -> None:
         if self.keymap:
