@@ -42,7 +42,7 @@ async def _serve(fleet, confirmer: DashboardConfirmer, keymap: dict[str, str], k
     installed = []
     for signum in (signal.SIGTERM, signal.SIGHUP):
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-            loop.add_signal_handler(signum, app.exit, 128 + signum)
+            loop.add_signal_handler(signum, lambda code=128 + signum: app.exit(return_code=code))
             installed.append(signum)
     try:
         await app.run_async()

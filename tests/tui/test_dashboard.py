@@ -322,7 +322,7 @@ async def test_accessory_keys_ask_which_accessory_when_the_table_is_not_focused(
 
 
 async def test_a_diagnosis_marks_its_accessory_as_needing_attention() -> None:
-    app, fleet = dashboard()
+    app, _ = dashboard()
     async with app.run_test(size=SIZE) as pilot:
         await loaded(app, pilot)
         accessories = app.query_one(AccessoryTable)
@@ -504,3 +504,18 @@ async def test_the_logs_key_names_the_selected_source() -> None:
         app.open_log_screen = opened.append  # the hook the log view plugs into
         await pilot.press("l")
         assert opened == [(api.LogSource.proxy(host=WEB[0]),)]
+
+
+async def test_a_keymap_remaps_dialog_keys_too() -> None:
+    app, _ = dashboard(keymap={"confirm-cancel": "n", "accessory-remove": "delete"})
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(app, pilot)
+        await pilot.press("2", "x")
+        assert not isinstance(app.screen, ConfirmScreen)  # x no longer removes
+        await pilot.press("delete")
+        await until(lambda: dialog_ready(app), pilot, what="the confirmation")
+        await pilot.press("escape")
+        await pilot.pause(0.2)
+        assert isinstance(app.screen, ConfirmScreen)  # Escape was remapped away
+        await pilot.press("n")
+        await until(lambda: not isinstance(app.screen, ConfirmScreen), pilot, what="the dialog to close")
