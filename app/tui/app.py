@@ -40,6 +40,7 @@ from app.engine.api import (
     RunResult,
 )
 from app.errors import ShipdeckError
+from app.secrets.masking import mask
 from app.tui import state
 from app.tui.commands import DashboardCommands
 from app.tui.confirmer import DashboardConfirmer
@@ -133,7 +134,6 @@ class Dashboard(App[int], inherit_bindings=False):
         self._activity_rendered_at = 0.0
         self._status_render_pending = False
         self._pending_answers: list[asyncio.Future[bool]] = []
-        self._quitting = False
 
     # -- layout ---------------------------------------------------------------------------------
 
@@ -162,10 +162,10 @@ class Dashboard(App[int], inherit_bindings=False):
             self.set_keymap(self.keymap)
         if self.confirmer is not None:
             self.confirmer.attach(self)
-        titles = {"#hosts-panel": "Hosts [1]", "#proxy-panel": "Proxy [3]",
-                  "#accessories-panel": "Accessories [2]", "#activity-panel": "Activity [4]"}
-        for selector, title in titles.items():
-            self.query_one(selector).border_title = title
+        keys = effective_keys(self.keymap)
+        for panel, title in (("hosts", "Hosts"), ("accessories", "Accessories"), ("proxy", "Proxy"),
+                             ("activity", "Activity")):
+            self.query_one(f"#{panel}-panel").border_title = f"{title} [{display_key(keys[f'focus-{panel}'])}]"
         self._render_status()
         self.query_one("#hosts", HostTable).focus()
         self.load_status(wait=False)  # what is known at once,
@@ -194,6 +194,9 @@ class Dashboard(App[int], inherit_bindings=False):
             status = await self.fleet.status(wait=wait)
         except ShipdeckError as error:
             self.notify(error.message, title="Status", severity="error")
+            return
+        except Exception as error:  # the dashboard stays up; the next change or refresh tries again
+            self.notify(mask(f"{type(error).__name__}: {error}"), title="Status", severity="error")
             return
         self.post_message(StatusLoaded(status, generation, complete=wait))
 
@@ -226,7 +229,7 @@ class Dashboard(App[int], inherit_bindings=False):
             except asyncio.CancelledError:
                 raise
             except Exception as error:  # the stream broke: say so, then follow again
-                self.notify(f"Live updates interrupted: {error}", title="Watch", severity="warning")
+                self.notify(mask(f"Live updates interrupted: {error}"), title="Watch", severity="warning")
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 30.0)
 
@@ -534,7 +537,6 @@ class Dashboard(App[int], inherit_bindings=False):
 
     @work(group="quit", exit_on_error=False)
     async def _cancel_and_quit(self) -> None:
-        self._quitting = True
         run = self.current_run
         if run is not None and not run.done:
             run.cancel()
