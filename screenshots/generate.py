@@ -3,10 +3,11 @@ driving the sandbox's demo project:
 
     flock /run/lock/shipdeck-sandbox-use.lock python3 screenshots/generate.py
 
-It brings the demo up first if needed (`shipdeck sandbox demo`), commits an empty change to the demo
-project (so a deploy has a new version to ship), then drives the dashboard with Pilot: the main screen,
-a deploy in progress, the proxy-reboot confirmation and the accessory-remove confirmation with its
-target typed (both cancelled: nothing is rebooted or removed). SVGs land next to this file.
+It brings the demo up first if needed (`shipdeck sandbox demo`, else `shipdeck setup` in it), commits an
+empty change to the demo project (so a deploy has a new version to ship), then drives the dashboard with
+Pilot: the main screen, a deploy in progress, the proxy-reboot confirmation and the accessory-remove
+confirmation with its target typed (both cancelled: nothing is rebooted or removed). SVGs land next to
+this file.
 """
 
 from __future__ import annotations
@@ -39,9 +40,11 @@ def prepare(root: Path) -> Path:
                        stdin=subprocess.DEVNULL)
     os.environ.update(SHIPDECK_SANDBOX_DIR=str(root), DOCKER_CONFIG=str(layout.docker_config_dir(root)),
                       KAMAL_REGISTRY_PASSWORD=registries.password_path(root).read_text().strip(),
-                      POSTGRES_PASSWORD=registries.postgres_password_path(root).read_text().strip(),
-                      XDG_CONFIG_HOME=str(HERE / ".no-user-config"))
+                      POSTGRES_PASSWORD=registries.postgres_password_path(root).read_text().strip())
     os.environ.pop("DOCKER_HOST", None)
+    print("shipdeck setup (the demo as `make demo` leaves it)", flush=True)
+    subprocess.run([sys.executable, "-m", "app", "setup"], cwd=project, check=True, stdin=subprocess.DEVNULL,
+                   stdout=subprocess.DEVNULL, env={**os.environ, "PYTHONPATH": str(ROOT)})
     subprocess.run(["git", "-C", str(project), "commit", "-q", "--allow-empty", "-m", "A version to deploy"],
                    check=True)
     os.chdir(project)

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import re
+
 from app.engine.api import ConnectionState, ContainerHealth, ContainerState
 
 OK, WARN, BAD, MUTED, ACCENT, PLAIN = "ok", "warn", "bad", "muted", "accent", ""
@@ -26,6 +28,16 @@ _HEALTH = {
     ContainerHealth.UNHEALTHY: ("unhealthy", BAD),
     ContainerHealth.NONE: ("-", MUTED),
 }
+
+
+GIT_SHA = re.compile(r"^([0-9a-f]{12})[0-9a-f]{28}")
+SHORT_SHA = 12
+
+
+def version(value: str) -> str:
+    """A version as tables show it: a git commit (Kamal's default version, 40 hex) by its first 12
+    characters, as `git rev-parse --short=12` would; any other version in full."""
+    return GIT_SHA.sub(r"\1", value)
 
 
 def container_state(state: ContainerState) -> Cell:

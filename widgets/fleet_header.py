@@ -96,10 +96,10 @@ class FleetHeader(Vertical):
                 text.append("not running", self._style("muted"))
                 continue
             tone = "current" if shipping is None or versions == (shipping,) else "behind"
-            text.append(", ".join(versions), self._style(tone))
+            text.append(", ".join(cells.version(version) for version in versions), self._style(tone))
         if shipping is not None:
             text.append("   a deploy would ship ", self._style("muted"))
-            text.append(shipping)
+            text.append(cells.version(shipping))
         return text
 
     def _show_lock(self, status: FleetStatus, now: float) -> None:

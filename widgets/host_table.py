@@ -21,7 +21,7 @@ def _one_role(label: str, containers: list[AppContainer]) -> Cell:
         tone = OK
         for app in running:
             health = "" if app.health is ContainerHealth.NONE else f" {app.health}"
-            parts.append(f"{app.version}{health}")
+            parts.append(f"{cells.version(app.version)}{health}")
             if app.health is ContainerHealth.UNHEALTHY:
                 tone = BAD
             elif app.health is ContainerHealth.STARTING and tone == OK:
@@ -29,7 +29,7 @@ def _one_role(label: str, containers: list[AppContainer]) -> Cell:
         return (f"{label} ● " + ", ".join(parts), tone)
     latest = max(containers, key=lambda app: app.started_at or 0.0)
     text, tone = cells.container_state(latest.state)
-    return (f"{label} {latest.version} {text}", tone)
+    return (f"{label} {cells.version(latest.version)} {text}", tone)
 
 
 def app_cell(status: FleetStatus, host: HostStatus) -> Cell:

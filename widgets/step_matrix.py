@@ -40,7 +40,7 @@ def cell_text(cell: Cell | None, now: float) -> tuple[str, str]:
 
 def run_title(activity: Activity, now: float) -> tuple[str, str]:
     """The line above the matrix, and its tone."""
-    version = f" {activity.version}" if activity.version else ""
+    version = f" {cells.version(activity.version)}" if activity.version else ""
     elapsed = cells.duration(activity.elapsed(now))
     if not activity.finished:
         state = "cancelling…" if activity.cancelling else "running"
@@ -77,7 +77,7 @@ class StepMatrix(Vertical):
     def compose(self) -> ComposeResult:
         yield Label(self.placeholder, id="activity-title")
         with Horizontal(id="activity-body"):
-            yield MatrixTable(id="matrix", cursor_type="cell", header_height=2)
+            yield MatrixTable(id="matrix", cursor_type="cell", header_height=2, fixed_columns=1)
             yield Log(id="cell-output", max_lines=5_000, auto_scroll=True)
 
     @property
@@ -183,7 +183,8 @@ class StepMatrix(Vertical):
         if new <= 0:
             return
         fresh = lines[-new:] if new <= len(lines) else lines
-        self.output.write_lines([f"$ {text}" if stream == "command" else text for stream, text in fresh])
+        self.output.write_lines([f"$ {text}" if stream == "command" and not text.startswith("$ ") else text
+                                 for stream, text in fresh])
         self._written = total
 
     def on_data_table_cell_highlighted(self, event: DataTable.CellHighlighted) -> None:

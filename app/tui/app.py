@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import os
 import time
 from collections import deque
@@ -205,13 +206,19 @@ class Dashboard(App[int], inherit_bindings=False):
         if message.generation < self._applied_generation:
             return  # an older snapshot that answered late
         self._applied_generation = message.generation
-        status = message.status
+        status = self._in_config_order(message.status)
         for change in self._recent:  # what happened after the snapshot was taken
             if change.at > status.taken_at:
                 status = state.apply_change(status, change)
         self.status = status
         self.status_loaded = self.status_loaded or message.complete
         self._render_status()
+
+    def _in_config_order(self, status: FleetStatus) -> FleetStatus:
+        """Hosts in the order the fleet lists them (the config's), whatever order they answered in."""
+        order = {host: index for index, host in enumerate(self.fleet.hosts)}
+        hosts = tuple(sorted(status.hosts, key=lambda host: order.get(host.name, len(order))))
+        return status if hosts == status.hosts else dataclasses.replace(status, hosts=hosts)
 
     @work(group="watch", exit_on_error=False)
     async def follow_changes(self) -> None:

@@ -4,6 +4,7 @@ cancelling, quitting, keymap, read-only server mode."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import pathlib
 
 import pytest
@@ -519,3 +520,11 @@ async def test_a_keymap_remaps_dialog_keys_too() -> None:
         assert isinstance(app.screen, ConfirmScreen)  # Escape was remapped away
         await pilot.press("n")
         await until(lambda: not isinstance(app.screen, ConfirmScreen), pilot, what="the dialog to close")
+
+
+async def test_hosts_keep_the_config_order_whatever_order_they_answer_in() -> None:
+    app, fleet = dashboard()
+    fleet.current = dataclasses.replace(fleet.current, hosts=tuple(reversed(fleet.current.hosts)))
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(app, pilot)
+        assert app.query_one(HostTable).row_keys == list(HOSTS)

@@ -161,3 +161,12 @@ def test_the_state_module_loads_no_textual() -> None:
     code = "import sys, app.tui.state, app.tui.keymap, app.tui.confirmer; print('textual' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"
+
+
+def test_a_commit_version_shows_by_its_short_form_and_others_in_full() -> None:
+    from widgets.cells import version
+
+    commit = "6ca6b317ca6dd90399f851167299e14cc2a80bc4"
+    assert version(commit) == "6ca6b317ca6d"
+    assert version(f"{commit}_uncommitted_0123456789abcdef") == "6ca6b317ca6d_uncommitted_0123456789abcdef"
+    assert version("v1.2.3") == "v1.2.3" and version("3f1c2a9") == "3f1c2a9"
