@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "app.cli.engine_commands",
     "app.headless.cli",
     "app.sandbox.cli",
+    "app.cli.ui",
 )
 
 
@@ -79,6 +80,10 @@ def build_parser() -> ArgumentParser:
     )
     parser.add_argument("-V", "--shipdeck-version", action="version", version=f"shipdeck {__version__}")
     _auto_help(parser)
+    parser.add_argument("-c", "--config-file", dest="dashboard_config", metavar="FILE",
+                        help="with no command: the dashboard for this deploy config (default: config/deploy.yml)")
+    parser.add_argument("-d", "--destination", dest="dashboard_destination", metavar="DEST",
+                        help="with no command: the dashboard for this destination")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=ArgumentParser)
     common = common_options()
     for module_name in COMMAND_MODULES:
@@ -110,9 +115,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(rest)
     args.auto = auto
     handler_spec = getattr(args, "handler", None)
-    if handler_spec is None:
-        parser.print_help()
-        return EXIT_USAGE
+    dashboard_options = args.dashboard_config is not None or args.dashboard_destination is not None
+    if handler_spec is not None and dashboard_options:
+        parser.error("-c and -d go after the command, e.g. shipdeck deploy -d staging")
+    if handler_spec is None:  # no command: the dashboard, in a terminal
+        from app.cli import ui
+
+        if not ui.terminal():
+            return ui.usage_without_terminal()
+        args.config_file = args.dashboard_config or "config/deploy.yml"
+        args.destination = args.dashboard_destination
+        args.version, args.server = None, []
+        handler_spec = "app.cli.ui:run"
     if auto.enabled:
         detach_stdin()
         if args.command == "deploy":

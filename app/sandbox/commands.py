@@ -68,4 +68,10 @@ def demo(args: argparse.Namespace) -> int:
     for address in web:
         _print(f"  curl http://{address}/")
     _print(f"  cd {project} && shipdeck app details   # or: shipdeck app logs, shipdeck accessory details all")
-    return 0
+    from app.cli import ui
+
+    if not ui.terminal():
+        _print(f'Open the dashboard in a terminal: cd {project} && eval "$(shipdeck sandbox env)" && shipdeck')
+        return 0
+    _print("Opening the dashboard (q quits, ? lists the keys)...")
+    return cli.main([])
