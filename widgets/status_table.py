@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual.widgets import DataTable
+from textual.widgets.data_table import ColumnKey
 
 from widgets.cells import Cell
 
@@ -68,6 +70,18 @@ class StatusTable(DataTable):
                     if old != new:
                         self.update_cell(key, column, self._styled(new), update_width=True)
             self._shown[key] = cells
+        self._fit_columns()
+
+    def _fit_columns(self) -> None:
+        """Each column exactly as wide as its label or widest cell now. DataTable only ever widens a column,
+        by the cells updated since its last frame, so without this the width would depend on which states
+        happened to be drawn (a longer value shown once keeps its column wide)."""
+        for index, (key, label) in enumerate(self._column_spec):
+            column = self.columns.get(ColumnKey(key))
+            if column is not None and column.auto_width:
+                column.content_width = max([cell_len(label), *(cell_len(cells[index][0])
+                                                                 for cells in self._shown.values())])
+        self.refresh()
 
     def _rebuild(self, rows: Sequence[Row]) -> None:
         """A new row in the middle: lay the table out again, the cursor staying on its row."""
@@ -77,6 +91,7 @@ class StatusTable(DataTable):
         for key, cells in rows:
             self.add_row(*(self._styled(cell) for cell in cells), key=key)
             self._shown[key] = cells
+        self._fit_columns()
         if selected in self._shown:
             self.move_cursor(row=list(self._shown).index(selected))
 

@@ -128,7 +128,9 @@ class StepMatrix(Vertical):
     def _lay_out(self, activity: Activity, now: float) -> None:
         table = self.table
         table.clear(columns=True)
-        table.add_column("Host", key=HOST_COLUMN)
+        # An explicit width: an auto-width column laid out in the same frame as its rows may keep the
+        # header's width and cut the host names.
+        table.add_column("Host", key=HOST_COLUMN, width=max([len("Host"), *(len(row) for row in activity.rows)]))
         for step in activity.steps:
             family, _, name = step.rpartition(".")
             table.add_column(Text(f"{family}\n{name}" if family else name), key=step)
