@@ -62,6 +62,19 @@ CONFIRM_LABELS = {  # the confirm button says what it does; others read "Confirm
     "ssh.trust_host_key": "Trust this key",
     "proxy.reboot": "Reboot",
 }
+LOG_TAIL_LINES = 500  # history each followed container contributes when the log view opens
+
+
+def describe_log_source(source: LogSource) -> str:
+    """`app (web) on h1`, `accessory db`, `kamal-proxy on every host`: the log screen's title."""
+    where = f" on {source.host}" if source.host else (" on every host" if source.kind != "accessory" else "")
+    if source.kind == "accessory":
+        return f"accessory {source.accessory}{where}"
+    if source.kind == "proxy":
+        return f"kamal-proxy{where}"
+    return f"app{f' ({source.role})' if source.role else ''}{where}"
+
+
 PANELS = {"hosts": "#hosts", "accessories": "#accessories", "proxy": "#proxy-hosts", "activity": "#matrix"}
 
 
@@ -515,10 +528,13 @@ class Dashboard(App[int], inherit_bindings=False):
         self.open_log_screen(self.selected_log_sources())
 
     def open_log_screen(self, sources: tuple[LogSource, ...]) -> None:
-        """LOG SCREEN HOOK: the log view (`app/tui/log_screen.py`) is pushed here, over `self.fleet.logs()`
-        for `sources`. Until it is part of this build, the key says so."""
-        self.notify("The log view is not part of this build; `shipdeck app logs -f` follows the logs.",
-                    title="Logs")
+        """The log view over `self.fleet.logs()` for `sources`: the last lines, then followed live."""
+        from app.tui.log_feed import LogFeed
+        from app.tui.log_screen import LogScreen
+
+        stream = self.fleet.logs(sources, tail=LOG_TAIL_LINES, follow=True)
+        what = ", ".join(describe_log_source(source) for source in sources)
+        self.push_screen(LogScreen(LogFeed().entries(stream), title=what))
 
     # -- quitting -------------------------------------------------------------------------------
 

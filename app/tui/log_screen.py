@@ -24,13 +24,13 @@ from textual.app import ComposeResult
 from textual.screen import Screen
 from textual.widgets import Footer, Label
 
+import styles
 from app.logview.buffer import DEFAULT_CAPACITY
 from app.logview.model import Entry
 from app.logview.view import utc_now
 from app.secrets import masking
 from widgets.log_view import LogView
 
-STYLES = pathlib.Path(__file__).resolve().parents[2] / "styles"
 YIELD_EVERY = 256
 # CPython's full (generation 2) collection scans every object alive, and the buffer keeps up to its capacity of
 # line objects alive: at 10,000 lines/s the default settings run one about every second, each a pause of tens to
@@ -42,7 +42,7 @@ FULL_COLLECTION_EVERY = 1000
 class LogScreen(Screen):
     """Hosts a LogView and feeds it from `stream` until the stream ends or the screen goes away."""
 
-    CSS_PATH = [STYLES / "logs.tcss"]
+    CSS_PATH = [styles.path("logs.tcss")]
 
     def __init__(
         self,

@@ -261,6 +261,8 @@ class FakeFleet:
         self.run_version = self.current.deploy_version
         self.runs: list[FakeRun] = []
         self.calls: list[str] = []
+        self.log_events: list[api.LogEvent] = []  # what logs() yields
+        self.log_requests: list[tuple[tuple[api.LogSource, ...], int | None, bool]] = []
         self.status_calls = 0
         self._watchers: list[asyncio.Queue[api.FleetChange | None]] = []
         self.closed = False
@@ -317,11 +319,17 @@ class FakeFleet:
         return changes()
 
     def logs(self, sources=(), *, since=None, tail=None, follow=False, grep=None) -> AsyncIterator[api.LogEvent]:
-        async def nothing() -> AsyncIterator[api.LogEvent]:
-            return
-            yield
+        """The scripted `log_events`, then (when following) nothing more until the reader goes away."""
+        self.log_requests.append((tuple(sources), tail, follow))
+        events = list(self.log_events)
 
-        return nothing()
+        async def stream() -> AsyncIterator[api.LogEvent]:
+            for event in events:
+                yield event
+            if follow:
+                await asyncio.Event().wait()
+
+        return stream()
 
     def _start(self, command: str, script: Callable[[FakeRun], Awaitable[object]]) -> FakeRun:
         self.calls.append(command)

@@ -507,6 +507,29 @@ async def test_the_logs_key_names_the_selected_source() -> None:
         assert opened == [(api.LogSource.proxy(host=WEB[0]),)]
 
 
+async def test_the_logs_key_opens_the_log_view_on_the_fleets_stream() -> None:
+    from app.tui.log_screen import LogScreen
+
+    app, fleet = dashboard()
+    fleet.log_events = [
+        api.LogLine(source=api.LogSourceKind.APP, host=WEB[0], container="demo-web-1", role="web",
+                    text="Started GET /up", timestamp=1_700_000_000.0),
+        api.LogSwitched(source=api.LogSourceKind.APP, host=WEB[0], old_container="demo-web-1",
+                        new_container="demo-web-2", at=1_700_000_001.0, role="web"),
+        api.LogLine(source=api.LogSourceKind.APP, host=WEB[0], container="demo-web-2", role="web",
+                    text="E, [2026-11-30T10:00:00.000000 #1] ERROR -- : boom", timestamp=1_700_000_002.0),
+    ]
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(app, pilot)
+        await pilot.press("l")
+        await until(lambda: isinstance(app.screen, LogScreen) and app.screen.received == 3, pilot,
+                    what="the log view with the fleet's lines")
+        assert fleet.log_requests == [((api.LogSource.app(host=WEB[0]),), 500, True)]
+        shown = [entry.text for entry in app.screen.view.model.entries]
+        assert shown[0] == "Started GET /up" and "now following demo-web-2" in shown[1] and "boom" in shown[2]
+        await pilot.press("escape", "escape", "q")
+
+
 async def test_a_keymap_remaps_dialog_keys_too() -> None:
     app, _ = dashboard(keymap={"confirm-cancel": "n", "accessory-remove": "delete"})
     async with app.run_test(size=SIZE) as pilot:
