@@ -110,10 +110,10 @@ class FleetHeader(Vertical):
             self._set(label, "lock: free", fixed_size=True)
             label.set_classes("-free")
             return
-        who = lock.holder or "someone"
+        who = f" by {lock.holder}" if lock.holder else ""
         since = now - lock.acquired_at if lock.acquired_at is not None else lock.age_s
         age = f" {cells.age(since)} ago" if since is not None else ""
         message = f": {lock.message}" if lock.message else ""
         owner = f"{lock.service} " if status.service is None else ""
-        self._set(label, f"{owner}LOCKED by {who}{age}{message}", fixed_size=True)
+        self._set(label, f"{owner}LOCKED{who}{age}{message}", fixed_size=True)
         label.set_classes("-held")

@@ -110,8 +110,10 @@ class Dashboard(App[int], inherit_bindings=False):
     def __init__(self, fleet: FleetAPI, *, confirmer: DashboardConfirmer | None = None, read_only: bool = False,
                  keymap: dict[str, str] | None = None, keymap_file: str | None = None,
                  clock: Callable[[], float] = time.time, refresh_every: float = 30.0,
-                 theme: str | None = None) -> None:
+                 theme: str | None = None, on_first_frame: Callable[[], object] | None = None) -> None:
+        """`on_first_frame` runs once the first frame is on screen (e.g. to start opening the fleet)."""
         super().__init__(ansi_color=True)
+        self.on_first_frame = on_first_frame
         self.fleet = fleet
         self.confirmer = confirmer
         self.read_only = read_only or fleet.service is None
@@ -169,6 +171,8 @@ class Dashboard(App[int], inherit_bindings=False):
             self.query_one(f"#{panel}-panel").border_title = f"{title} [{display_key(keys[f'focus-{panel}'])}]"
         self._render_status()
         self.query_one("#hosts", HostTable).focus()
+        if self.on_first_frame is not None:
+            self.call_after_refresh(self.on_first_frame)
         self.load_status(wait=False)  # what is known at once,
         self.load_status()  # then every row filled as the hosts answer
         self.follow_changes()
@@ -385,10 +389,10 @@ class Dashboard(App[int], inherit_bindings=False):
         return True
 
     def action_deploy(self) -> None:
-        self.start_run(self.fleet.deploy)
+        self.start_run(lambda: self.fleet.deploy())
 
     def action_redeploy(self) -> None:
-        self.start_run(self.fleet.redeploy)
+        self.start_run(lambda: self.fleet.redeploy())
 
     def action_rollback(self) -> None:
         versions = [(version, count, running) for version, count, running in state.rollback_versions(self.status)
@@ -410,10 +414,10 @@ class Dashboard(App[int], inherit_bindings=False):
         self.start_run(lambda: self.fleet.rollback(version))
 
     def action_app_stop(self) -> None:
-        self.start_run(self.fleet.app_stop)
+        self.start_run(lambda: self.fleet.app_stop())
 
     def action_app_start(self) -> None:
-        self.start_run(self.fleet.app_start)
+        self.start_run(lambda: self.fleet.app_start())
 
     def _with_accessory(self, verb: str, then: Callable[[str], None]) -> None:
         """The accessory under the cursor when that table has focus, the only one, else ask which."""
@@ -449,7 +453,7 @@ class Dashboard(App[int], inherit_bindings=False):
         self.start_run(lambda: self.fleet.accessory_remove(name))
 
     def action_proxy_boot(self) -> None:
-        self.start_run(self.fleet.proxy_boot)
+        self.start_run(lambda: self.fleet.proxy_boot())
 
     def action_proxy_reboot(self) -> None:
         hosts = len(self.status.proxies) or len(self.status.hosts)
@@ -467,10 +471,10 @@ class Dashboard(App[int], inherit_bindings=False):
         self.start_run(lambda: self.fleet.proxy_reboot(rolling=rolling))
 
     def action_lock_release(self) -> None:
-        self.start_run(self.fleet.lock_release)
+        self.start_run(lambda: self.fleet.lock_release())
 
     def action_prune(self) -> None:
-        self.start_run(self.fleet.prune)
+        self.start_run(lambda: self.fleet.prune())
 
     def action_cancel_run(self) -> None:
         if not self.run_active or self.activity is None or self.current_run is None:
