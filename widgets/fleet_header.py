@@ -58,6 +58,11 @@ class FleetHeader(Vertical):
     def _style(self, name: str):
         return self.get_component_rich_style(f"fleet-header--{name}", partial=True)
 
+    def forget(self) -> None:
+        """Draw everything again on the next `show` (the tones' colours changed)."""
+        for widget in self.query("Label, Static"):
+            widget._shown = None  # type: ignore[attr-defined]
+
     @staticmethod
     def _set(widget: Label | Static, content, *, fixed_size: bool = False) -> None:
         """Update only on change; a widget whose size the stylesheet fixes skips the layout pass (the

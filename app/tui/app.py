@@ -52,6 +52,7 @@ from widgets.confirm_screen import ConfirmScreen
 from widgets.fleet_header import FleetHeader, is_production
 from widgets.host_table import HostTable
 from widgets.proxy_panel import ProxyPanel
+from widgets.status_table import StatusTable
 from widgets.step_matrix import StepMatrix
 
 STYLE_FILES = ("app.tcss", "dashboard.tcss", "confirm.tcss")
@@ -173,6 +174,7 @@ class Dashboard(App[int], inherit_bindings=False):
         self.query_one("#hosts", HostTable).focus()
         if self.on_first_frame is not None:
             self.call_after_refresh(self.on_first_frame)
+        self.theme_changed_signal.subscribe(self, self._restyle)
         self.load_status(wait=False)  # what is known at once,
         self.load_status()  # then every row filled as the hosts answer
         self.follow_changes()
@@ -270,6 +272,16 @@ class Dashboard(App[int], inherit_bindings=False):
             self.query_one(HostTable).show(status)
             self.query_one(AccessoryTable).show(status, self._attention())
             self.query_one(ProxyPanel).show(status)
+
+    def _restyle(self, theme: object = None) -> None:
+        """Another theme (from the palette): cells carry their tone's colour, so draw them again."""
+        for table in self.query(StatusTable):
+            table.refresh_tones()
+        if self.activity is not None:
+            self.activity.layout_changed = True
+            self._render_activity()
+        self.query_one(FleetHeader).forget()
+        self._render_status()
 
     def _attention(self) -> dict[str, str]:
         attention = dict(self.attention)

@@ -560,3 +560,16 @@ async def test_the_first_frame_comes_before_the_fleet_is_open() -> None:
         assert fake.calls == ["deploy"]
     await fleet.close()
     assert fake.closed
+
+
+async def test_another_theme_redraws_the_tones() -> None:
+    app, _ = dashboard()
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(app, pilot)
+        hosts = app.query_one(HostTable)
+        before = hosts.get_cell(WEB[1], "connection").style
+        app.theme = "textual-light"
+        await pilot.pause(0.3)
+        after = hosts.get_cell(WEB[1], "connection").style
+        assert str(hosts.get_cell(WEB[1], "connection")) == "● up 1 ms"
+        assert before != after  # the success colour of the new theme
