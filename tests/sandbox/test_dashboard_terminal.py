@@ -4,7 +4,6 @@ deploys from the keyboard, shows the new version, and quits with the deploy lock
 from __future__ import annotations
 
 import os
-import re
 import shlex
 import shutil
 import subprocess
@@ -20,7 +19,6 @@ from widgets.cells import version as shown
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.slow]
 
-EXITED = "shipdeck exited with status"
 # The binary under test: the installed console script (SHIPDECK_BIN overrides it, e.g. for a checkout).
 SHIPDECK = os.environ.get("SHIPDECK_BIN") or shutil.which("shipdeck")
 
@@ -43,8 +41,9 @@ class Terminal:
         exports = " ".join(f"{key}={shlex.quote(value)}" for key, value in env.items())
         # The command starts once the window has its final size (a resize before the program listens for
         # it would be missed).
+        self.status_file = cwd.parent / f"{self.name}.status"
         script = (f"sleep 1; env {exports} TERM=xterm-256color COLUMNS=160 LINES=50 {command}; "
-                  f"echo \"{EXITED} $?\"")
+                  f"echo $? > {shlex.quote(str(self.status_file))}")
         subprocess.run(["tmux", "new-session", "-d", "-s", self.name, "-x", "160", "-y", "50", "-c", str(cwd),
                         "sh", "-c", script], check=True)
         subprocess.run(["tmux", "set-option", "-t", self.name, "remain-on-exit", "on"], check=True)
@@ -72,8 +71,10 @@ class Terminal:
 
     def exit_status(self) -> int | None:
         """The command's exit status (as the shell reports it: 128+N for signal N), or None while it runs."""
-        match = re.search(rf"{EXITED} (\d+)", self.screen())
-        return int(match.group(1)) if match else None
+        try:
+            return int(self.status_file.read_text())
+        except (FileNotFoundError, ValueError):
+            return None
 
     def close(self) -> None:
         subprocess.run(["tmux", "kill-session", "-t", self.name], capture_output=True, check=False)
