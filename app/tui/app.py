@@ -57,6 +57,8 @@ from widgets.step_matrix import StepMatrix
 
 STYLE_FILES = ("app.tcss", "dashboard.tcss", "confirm.tcss")
 CHANGE_SETTLE_S = 0.5  # a fresh status() this long after a watch() change fills in the details
+RUN_SETTLE_S = 3.0  # ... but at most this often while an operation runs (its changes come by the dozen, and
+#                     each status() costs every host a round of listings; the changes show at once anyway)
 RECENT_CHANGES_S = 10.0  # changes newer than a snapshot are applied on top of it again
 ACTIVITY_FRAME_S = 0.1  # a run's output is rendered at most this often
 CONFIRM_LABELS = {  # the confirm button says what it does; others read "Confirm" ("Delete" where data goes)
@@ -249,7 +251,7 @@ class Dashboard(App[int], inherit_bindings=False):
     def _settle(self) -> None:
         """A fresh snapshot soon after a burst of changes (health, images of new containers)."""
         if self._settle_timer is None:
-            self._settle_timer = self.set_timer(CHANGE_SETTLE_S, self._settled)
+            self._settle_timer = self.set_timer(RUN_SETTLE_S if self.run_active else CHANGE_SETTLE_S, self._settled)
 
     def _settled(self) -> None:
         self._settle_timer = None
