@@ -39,11 +39,11 @@ TARGETS = {"first_frame_s": 0.5, "rows_filled_s": 1.5, "key_p50_ms": 50.0}
 
 
 def process_start() -> float:
-    """This process's start as Unix time (from /proc: clock ticks after boot)."""
+    """This process's start as Unix time: its start in clock ticks after boot (/proc/self/stat), against the
+    time since boot now (CLOCK_BOOTTIME); /proc/stat's btime is whole seconds, too coarse for this."""
     ticks = int(Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()[19])
-    boot = next(int(line.split()[1]) for line in Path("/proc/stat").read_text().splitlines()
-                if line.startswith("btime"))
-    return boot + ticks / os.sysconf("SC_CLK_TCK")
+    age = time.clock_gettime(time.CLOCK_BOOTTIME) - ticks / os.sysconf("SC_CLK_TCK")
+    return time.time() - age
 
 
 # -- the measuring child process ------------------------------------------------------------------------
@@ -51,17 +51,17 @@ def process_start() -> float:
 
 async def child(project: Path, hosts: int) -> dict:
     started = process_start()
-    from app.engine.api import DeployOptions
-    from app.engine.fleet import Fleet
-    from app.tui.app import Dashboard
+    os.chdir(project)
     from app.tui.confirmer import DashboardConfirmer
+    from app.tui.launch import project_fleet
+
+    confirmer = DashboardConfirmer()
+    fleet = project_fleet("config/deploy.yml", None, None, confirmer)  # as `shipdeck` opens it
+    from app.engine.api import DeployOptions
+    from app.tui.app import Dashboard
     from widgets.host_table import HostTable
 
-    os.chdir(project)
-    confirmer = DashboardConfirmer()
-    fleet = Fleet.from_project("config/deploy.yml", confirmer=confirmer)
-    fleet.connect()
-    app = Dashboard(fleet, confirmer=confirmer, refresh_every=0, theme="ansi-dark")
+    app = Dashboard(fleet, confirmer=confirmer, refresh_every=0, theme="ansi-dark", on_first_frame=fleet.begin)
     figures: dict = {}
     loop = asyncio.get_running_loop()
 

@@ -58,6 +58,11 @@ class FleetHeader(Vertical):
     def _style(self, name: str):
         return self.get_component_rich_style(f"fleet-header--{name}", partial=True)
 
+    def forget(self) -> None:
+        """Draw everything again on the next `show` (the tones' colours changed)."""
+        for widget in self.query("Label, Static"):
+            widget._shown = None  # type: ignore[attr-defined]
+
     @staticmethod
     def _set(widget: Label | Static, content, *, fixed_size: bool = False) -> None:
         """Update only on change; a widget whose size the stylesheet fixes skips the layout pass (the
@@ -110,10 +115,10 @@ class FleetHeader(Vertical):
             self._set(label, "lock: free", fixed_size=True)
             label.set_classes("-free")
             return
-        who = lock.holder or "someone"
+        who = f" by {lock.holder}" if lock.holder else ""
         since = now - lock.acquired_at if lock.acquired_at is not None else lock.age_s
         age = f" {cells.age(since)} ago" if since is not None else ""
         message = f": {lock.message}" if lock.message else ""
         owner = f"{lock.service} " if status.service is None else ""
-        self._set(label, f"{owner}LOCKED by {who}{age}{message}", fixed_size=True)
+        self._set(label, f"{owner}LOCKED{who}{age}{message}", fixed_size=True)
         label.set_classes("-held")

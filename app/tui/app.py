@@ -52,10 +52,13 @@ from widgets.confirm_screen import ConfirmScreen
 from widgets.fleet_header import FleetHeader, is_production
 from widgets.host_table import HostTable
 from widgets.proxy_panel import ProxyPanel
+from widgets.status_table import StatusTable
 from widgets.step_matrix import StepMatrix
 
 STYLE_FILES = ("app.tcss", "dashboard.tcss", "confirm.tcss")
 CHANGE_SETTLE_S = 0.5  # a fresh status() this long after a watch() change fills in the details
+RUN_SETTLE_S = 3.0  # ... but at most this often while an operation runs (its changes come by the dozen, and
+#                     each status() costs every host a round of listings; the changes show at once anyway)
 RECENT_CHANGES_S = 10.0  # changes newer than a snapshot are applied on top of it again
 ACTIVITY_FRAME_S = 0.1  # a run's output is rendered at most this often
 CONFIRM_LABELS = {  # the confirm button says what it does; others read "Confirm" ("Delete" where data goes)
@@ -123,8 +126,10 @@ class Dashboard(App[int], inherit_bindings=False):
     def __init__(self, fleet: FleetAPI, *, confirmer: DashboardConfirmer | None = None, read_only: bool = False,
                  keymap: dict[str, str] | None = None, keymap_file: str | None = None,
                  clock: Callable[[], float] = time.time, refresh_every: float = 30.0,
-                 theme: str | None = None) -> None:
+                 theme: str | None = None, on_first_frame: Callable[[], object] | None = None) -> None:
+        """`on_first_frame` runs once the first frame is on screen (e.g. to start opening the fleet)."""
         super().__init__(ansi_color=True)
+        self.on_first_frame = on_first_frame
         self.fleet = fleet
         self.confirmer = confirmer
         self.read_only = read_only or fleet.service is None
@@ -182,6 +187,9 @@ class Dashboard(App[int], inherit_bindings=False):
             self.query_one(f"#{panel}-panel").border_title = f"{title} [{display_key(keys[f'focus-{panel}'])}]"
         self._render_status()
         self.query_one("#hosts", HostTable).focus()
+        if self.on_first_frame is not None:
+            self.call_after_refresh(self.on_first_frame)
+        self.theme_changed_signal.subscribe(self, self._restyle)
         self.load_status(wait=False)  # what is known at once,
         self.load_status()  # then every row filled as the hosts answer
         self.follow_changes()
@@ -256,7 +264,7 @@ class Dashboard(App[int], inherit_bindings=False):
     def _settle(self) -> None:
         """A fresh snapshot soon after a burst of changes (health, images of new containers)."""
         if self._settle_timer is None:
-            self._settle_timer = self.set_timer(CHANGE_SETTLE_S, self._settled)
+            self._settle_timer = self.set_timer(RUN_SETTLE_S if self.run_active else CHANGE_SETTLE_S, self._settled)
 
     def _settled(self) -> None:
         self._settle_timer = None
@@ -279,6 +287,16 @@ class Dashboard(App[int], inherit_bindings=False):
             self.query_one(HostTable).show(status)
             self.query_one(AccessoryTable).show(status, self._attention())
             self.query_one(ProxyPanel).show(status)
+
+    def _restyle(self, theme: object = None) -> None:
+        """Another theme (from the palette): cells carry their tone's colour, so draw them again."""
+        for table in self.query(StatusTable):
+            table.refresh_tones()
+        if self.activity is not None:
+            self.activity.layout_changed = True
+            self._render_activity()
+        self.query_one(FleetHeader).forget()
+        self._render_status()
 
     def _attention(self) -> dict[str, str]:
         attention = dict(self.attention)
@@ -398,10 +416,10 @@ class Dashboard(App[int], inherit_bindings=False):
         return True
 
     def action_deploy(self) -> None:
-        self.start_run(self.fleet.deploy)
+        self.start_run(lambda: self.fleet.deploy())
 
     def action_redeploy(self) -> None:
-        self.start_run(self.fleet.redeploy)
+        self.start_run(lambda: self.fleet.redeploy())
 
     def action_rollback(self) -> None:
         versions = [(version, count, running) for version, count, running in state.rollback_versions(self.status)
@@ -423,10 +441,10 @@ class Dashboard(App[int], inherit_bindings=False):
         self.start_run(lambda: self.fleet.rollback(version))
 
     def action_app_stop(self) -> None:
-        self.start_run(self.fleet.app_stop)
+        self.start_run(lambda: self.fleet.app_stop())
 
     def action_app_start(self) -> None:
-        self.start_run(self.fleet.app_start)
+        self.start_run(lambda: self.fleet.app_start())
 
     def _with_accessory(self, verb: str, then: Callable[[str], None]) -> None:
         """The accessory under the cursor when that table has focus, the only one, else ask which."""
@@ -462,7 +480,7 @@ class Dashboard(App[int], inherit_bindings=False):
         self.start_run(lambda: self.fleet.accessory_remove(name))
 
     def action_proxy_boot(self) -> None:
-        self.start_run(self.fleet.proxy_boot)
+        self.start_run(lambda: self.fleet.proxy_boot())
 
     def action_proxy_reboot(self) -> None:
         hosts = len(self.status.proxies) or len(self.status.hosts)
@@ -480,10 +498,10 @@ class Dashboard(App[int], inherit_bindings=False):
         self.start_run(lambda: self.fleet.proxy_reboot(rolling=rolling))
 
     def action_lock_release(self) -> None:
-        self.start_run(self.fleet.lock_release)
+        self.start_run(lambda: self.fleet.lock_release())
 
     def action_prune(self) -> None:
-        self.start_run(self.fleet.prune)
+        self.start_run(lambda: self.fleet.prune())
 
     def action_cancel_run(self) -> None:
         if not self.run_active or self.activity is None or self.current_run is None:

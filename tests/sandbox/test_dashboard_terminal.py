@@ -41,7 +41,9 @@ class Terminal:
         exports = " ".join(f"{key}={shlex.quote(value)}" for key, value in env.items())
         # The command starts once the window has its final size (a resize before the program listens for
         # it would be missed).
-        script = f"sleep 1; exec env {exports} TERM=xterm-256color COLUMNS=160 LINES=50 {command}"
+        self.status_file = cwd.parent / f"{self.name}.status"
+        script = (f"sleep 1; env {exports} TERM=xterm-256color COLUMNS=160 LINES=50 {command}; "
+                  f"echo $? > {shlex.quote(str(self.status_file))}")
         subprocess.run(["tmux", "new-session", "-d", "-s", self.name, "-x", "160", "-y", "50", "-c", str(cwd),
                         "sh", "-c", script], check=True)
         subprocess.run(["tmux", "set-option", "-t", self.name, "remain-on-exit", "on"], check=True)
@@ -68,12 +70,11 @@ class Terminal:
             time.sleep(0.2)
 
     def exit_status(self) -> int | None:
-        """The command's exit status once it has ended (-1 if a signal ended it), else None."""
-        out = subprocess.run(["tmux", "display-message", "-p", "-t", self.name, "#{pane_dead} #{pane_dead_status}"],
-                             capture_output=True, text=True, check=False).stdout.split()
-        if not out or out[0] != "1":
+        """The command's exit status (as the shell reports it: 128+N for signal N), or None while it runs."""
+        try:
+            return int(self.status_file.read_text())
+        except (FileNotFoundError, ValueError):
             return None
-        return int(out[1]) if len(out) > 1 else -1
 
     def close(self) -> None:
         subprocess.run(["tmux", "kill-session", "-t", self.name], capture_output=True, check=False)
@@ -99,8 +100,8 @@ def test_the_installed_binary_opens_deploys_shows_the_new_version_and_quits_with
                                    "the new version on both web hosts")
         assert "lock: free" in screen
         terminal.keys("q")
-        terminal.wait_for(lambda s: terminal.exit_status() is not None, 30, "the dashboard to quit")
-        assert terminal.exit_status() == 0
+        screen = terminal.wait_for(lambda s: terminal.exit_status() is not None, 30, "the dashboard to quit")
+        assert terminal.exit_status() == 0, screen
     finally:
         terminal.close()
     assert not lock_exists(project)

@@ -551,3 +551,48 @@ async def test_hosts_keep_the_config_order_whatever_order_they_answer_in() -> No
     async with app.run_test(size=SIZE) as pilot:
         await loaded(app, pilot)
         assert app.query_one(HostTable).row_keys == list(HOSTS)
+
+
+async def test_the_first_frame_comes_before_the_fleet_is_open() -> None:
+    from app.errors import UsageError
+    from app.tui.opening import OpeningFleet
+
+    app_, fake = dashboard()
+    opened = asyncio.Event()
+
+    async def open_fleet():
+        await opened.wait()
+        return fake
+
+    fleet = OpeningFleet(service=fake.service, destination=fake.destination, hosts=fake.hosts, open=open_fleet)
+    with pytest.raises(UsageError, match="still opening"):
+        fleet.deploy()
+    assert fleet.connection_state(WEB[0]) is api.ConnectionState.CONNECTING
+    app = Dashboard(fleet, confirmer=app_.confirmer, refresh_every=0, theme="ansi-dark", on_first_frame=fleet.begin)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause(0.2)
+        hosts = app.query_one(HostTable)
+        assert hosts.row_keys == list(HOSTS) and not app.status_loaded
+        assert all(cell(hosts, host, "connection") == "◌ connecting" for host in HOSTS)
+        await pilot.press("d")  # refused with a message, not a crash
+        assert fake.calls == []
+        opened.set()
+        await loaded(app, pilot)
+        assert "healthy" in cell(hosts, WEB[0], "app")
+        await pilot.press("d")
+        assert fake.calls == ["deploy"]
+    await fleet.close()
+    assert fake.closed
+
+
+async def test_another_theme_redraws_the_tones() -> None:
+    app, _ = dashboard()
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(app, pilot)
+        hosts = app.query_one(HostTable)
+        before = hosts.get_cell(WEB[1], "connection").style
+        app.theme = "textual-light"
+        await pilot.pause(0.3)
+        after = hosts.get_cell(WEB[1], "connection").style
+        assert str(hosts.get_cell(WEB[1], "connection")) == "● up 1 ms"
+        assert before != after  # the success colour of the new theme
