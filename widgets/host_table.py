@@ -14,6 +14,11 @@ COLUMNS = (("host", "Host"), ("connection", "Connection"), ("app", "Running"),
 _RANK = {OK: 0, MUTED: 1, WARN: 2, BAD: 3}
 
 
+def _last_active(app: AppContainer) -> float:
+    """When the container last ran: the one that stopped last is the version that was serving."""
+    return max(app.finished_at or 0.0, app.started_at or 0.0)
+
+
 def _one_role(label: str, containers: list[AppContainer]) -> Cell:
     running = [app for app in containers if app.running]
     if running:
@@ -27,7 +32,7 @@ def _one_role(label: str, containers: list[AppContainer]) -> Cell:
             elif app.health is ContainerHealth.STARTING and tone == OK:
                 tone = WARN
         return (f"{label} ● " + ", ".join(parts), tone)
-    latest = max(containers, key=lambda app: app.started_at or 0.0)
+    latest = max(containers, key=_last_active)
     text, tone = cells.container_state(latest.state)
     return (f"{label} {cells.version(latest.version)} {text}", tone)
 

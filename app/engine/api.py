@@ -178,6 +178,7 @@ class AppContainer:
     started_at: float | None = None  # Unix time; None if never started
     image: str = ""
     id: str = ""  # 12 hex
+    finished_at: float | None = None  # Unix time it last stopped; None if it never stopped
 
     @property
     def running(self) -> bool:

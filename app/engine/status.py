@@ -140,8 +140,16 @@ def health_of(details: Mapping[str, Any]) -> api.ContainerHealth:
 
 
 def started_at(details: Mapping[str, Any]) -> float | None:
-    value = (details.get("State") or {}).get("StartedAt") or ""
-    if not value or value.startswith("0001-"):
+    return _state_time(details, "StartedAt")
+
+
+def finished_at(details: Mapping[str, Any]) -> float | None:
+    return _state_time(details, "FinishedAt")
+
+
+def _state_time(details: Mapping[str, Any], field: str) -> float | None:
+    value = (details.get("State") or {}).get(field) or ""
+    if not value or value.startswith("0001-"):  # Docker's zero time: never happened
         return None
     return parse_time(value)
 
@@ -395,7 +403,8 @@ async def host_snapshot(fleet: Fleet, name: str, cache: HostCache, now: float, w
             snapshot.apps.append(api.AppContainer(
                 host=name, service=identity.service, destination=identity.destination, role=identity.role,
                 name=container, version=identity.version, state=state, health=health_of(details),
-                started_at=started_at(details), image=str(summary.get("Image", "")), id=str(summary["Id"])[:12]))
+                started_at=started_at(details), image=str(summary.get("Image", "")), id=str(summary["Id"])[:12],
+                finished_at=finished_at(details)))
             continue
         present.add(container)
         storage = tuple(api.StorageUse(kind=kind if kind == "volume" else bind_kind(source, files),  # type: ignore[arg-type]

@@ -69,8 +69,9 @@ def _apply_app(status: api.FleetStatus, change: api.ContainerChange) -> api.Flee
     elif (state := _container_state(change)) is not None:
         if any(same(app) for app in apps):
             started = change.at if state is api.ContainerState.RUNNING else None
+            finished = change.at if state is api.ContainerState.EXITED else None
             apps = _replace_where(apps, same, lambda app: dataclasses.replace(
-                app, state=state, started_at=started or app.started_at))
+                app, state=state, started_at=started or app.started_at, finished_at=finished or app.finished_at))
         elif change.role and change.version:
             apps = (*apps, api.AppContainer(
                 host=change.host, service=change.service or status.service or "", destination=status.destination,
