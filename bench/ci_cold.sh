@@ -2,9 +2,9 @@
 # CI from a cold machine, as CI runs it: removes everything the tests and the sandbox build (sandbox fleet
 # and dir, namespaces, test and sandbox images, leftover test containers, networks and volumes), then runs
 # `.ci/run` in a fresh clone with shared/ beside it, CI=true, no stdin. `--warm` runs it a second time
-# right after (the warm path). Prints the time of each run. Needs root; destroys the sandbox's state.
+# right after (the warm path); `--warm-only` runs only on the state as it is. Prints the time of each run. Needs root; destroys the sandbox's state.
 #
-#   bash bench/ci_cold.sh [--warm]
+#   bash bench/ci_cold.sh [--warm | --warm-only]
 set -uo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 shared=$(cd "$repo/../shared" 2>/dev/null && pwd) || { echo "no shared/ beside $repo" >&2; exit 2; }
@@ -46,6 +46,7 @@ run_ci() {
 }
 
 mkdir -p "$work"
+if [[ "${1:-}" == "--warm-only" ]]; then run_ci warm; exit $?; fi
 cold_state
 run_ci cold || exit $?
 if [[ "${1:-}" == "--warm" ]]; then run_ci warm || exit $?; fi
