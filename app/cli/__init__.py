@@ -14,6 +14,7 @@ import sys
 from collections.abc import Sequence
 
 from app import __version__
+from app.cli import meta
 from app.errors import EXIT_USAGE, ShipdeckError
 
 # Each module provides `register(subparsers, common)`; order is the order of `--help`.
@@ -24,6 +25,7 @@ COMMAND_MODULES = (
     "app.headless.cli",
     "app.sandbox.cli",
     "app.cli.ui",
+    "app.cli.meta",
 )
 
 
@@ -88,6 +90,8 @@ def build_parser() -> ArgumentParser:
     common = common_options()
     for module_name in COMMAND_MODULES:
         importlib.import_module(module_name).register(subparsers, common)
+    meta.add_group_helpers(parser)
+    meta.add_negations(parser)
     return parser
 
 

@@ -19,7 +19,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from app.engine.confirm import Confirmer, FlagConfirmer
+from app.engine.confirm import ApproveAll, Confirmer, FlagConfirmer
 from app.engine.fleet import Fleet
 from app.engine.handle import RunHandle
 from app.engine.options import InteractiveCommand
@@ -64,7 +64,10 @@ def interactive(args: argparse.Namespace) -> bool:
 
 
 def default_confirmer(args: argparse.Namespace) -> Confirmer:
-    """`--confirm` flags answer; without any, a person at a terminal is asked; nobody else ever is."""
+    """`--confirm` flags answer; Kamal's `-y` answers yes outside `--auto`; else a person at a terminal is
+    asked; nobody else ever is."""
+    if getattr(args, "confirmed", False) and not auto_mode(args):
+        return ApproveAll()
     if interactive(args):
         from app.headless.prompt import TerminalConfirmer
 

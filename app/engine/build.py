@@ -67,9 +67,11 @@ def buildx_reasons(run: Run, engine_arch: str | None) -> list[str]:
     return reasons
 
 
-def tags(run: Run) -> list[str]:
+def tags(run: Run, *, dirty: bool = False) -> list[str]:
+    """The image's tags; `build dev` marks both `-dirty` (it builds the working directory as it is)."""
     config = run.config
-    return [config.absolute_image, config.latest_image]
+    names = [config.absolute_image, config.latest_image]
+    return [f"{name}-dirty" for name in names] if dirty else names
 
 
 _SHELL_EXPANSION = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -81,7 +83,7 @@ def build_args(run: Run) -> dict[str, str]:
             for key, value in run.config.builder.args.items()}
 
 
-def buildx_command(run: Run, *, no_cache: bool = False, output: str = "registry") -> list[str]:
+def buildx_command(run: Run, *, no_cache: bool = False, output: str = "registry", dirty: bool = False) -> list[str]:
     """Kamal's `docker buildx build ...` (for plans and for the buildx fallback)."""
     config, builder = run.config, run.config.builder
     argv = ["docker", "buildx", "build", f"--output=type={output}"]
@@ -89,7 +91,7 @@ def buildx_command(run: Run, *, no_cache: bool = False, output: str = "registry"
         argv += ["--platform", ",".join(f"linux/{arch}" for arch in builder.arches)]
     if builder.driver != "docker":
         argv += ["--builder", builder_name(run)]
-    for tag in tags(run):
+    for tag in tags(run, dirty=dirty):
         argv += ["-t", tag]
     cache_to, cache_from = _cache_options(run)
     if cache_to and cache_from:
@@ -148,8 +150,13 @@ class PushResult:
     via: str  # "api" or "buildx"
 
 
-async def push(run: Run, *, no_cache: bool | None = None) -> PushResult:
-    """Build the image and push `<repo>:<version>` and `<repo>:latest[-dest]`."""
+async def push(run: Run, *, no_cache: bool | None = None, output: str = "registry", dirty: bool = False) -> PushResult:
+    """Build the image and push `<repo>:<version>` and `<repo>:latest[-dest]`.
+
+    `output` is buildx's export type (Kamal's `--output`): `registry` pushes, `docker` leaves the image in
+    the local engine only, anything else goes to `docker buildx build --output=type=<output>`. `dirty`
+    (`build dev`) builds the working directory as it is and tags both names `-dirty`.
+    """
     config = run.config
     config.require_version()
     if no_cache is None:
@@ -165,17 +172,30 @@ async def push(run: Run, *, no_cache: bool | None = None) -> PushResult:
                                  "`kamal build push` for this config")
             await local_registry.start(run, docker)
         await run_hook(run, "pre-build")
-        directory = await _prepare_directory(run)
+        directory = _dev_directory(run) if dirty else await _prepare_directory(run)
+        if output not in ("registry", "docker"):
+            reasons = [*reasons, f"the export type {output!r}"]
         if reasons:
-            await _push_with_buildx(run, directory, reasons, no_cache=no_cache)
-            return PushResult(tags(run), "buildx")
-        await _build_with_api(run, docker, directory, no_cache=no_cache)
+            await _push_with_buildx(run, directory, reasons, no_cache=no_cache, output=output, dirty=dirty)
+            return PushResult(tags(run, dirty=dirty), "buildx")
+        await _build_with_api(run, docker, directory, no_cache=no_cache, dirty=dirty)
+        if output == "docker":  # built into the local engine; nothing is pushed
+            return PushResult(tags(run, dirty=dirty), "api")
         auth = registry_ops.registry_auth(run)
         for image in tags(run):
             async with run.step(STEP_PUSH, f"Pushing {image}"):
                 async for line in docker.push(image, auth):
                     run.output(STEP_PUSH, line)
     return PushResult(tags(run), "api")
+
+
+def _dev_directory(run: Run) -> str:
+    """`build dev` builds the working directory as it is, and says which changes go in with it."""
+    changes = build_context.uncommitted_changes(run.config.project_dir) if shutil.which("git") else ""
+    if changes:
+        run.notice(f"Files with uncommitted or untracked changes will be present in the dev image:\n {changes}",
+                   level="warning")
+    return run.config.project_dir
 
 
 async def _prepare_directory(run: Run) -> str:
@@ -193,7 +213,8 @@ async def _prepare_directory(run: Run) -> str:
     return config.project_dir
 
 
-async def _build_with_api(run: Run, docker: LocalDocker, directory: str, *, no_cache: bool) -> None:
+async def _build_with_api(run: Run, docker: LocalDocker, directory: str, *, no_cache: bool,
+                          dirty: bool = False) -> None:
     config, builder = run.config, run.config.builder
     context_dir = os.path.join(directory, builder.context or ".")
     dockerfile = os.path.join(directory, builder.dockerfile)
@@ -201,16 +222,17 @@ async def _build_with_api(run: Run, docker: LocalDocker, directory: str, *, no_c
         raise BuildError(f"Missing {builder.dockerfile}")
     title = f"Building {config.absolute_image}"
     async with run.step(STEP_PUSH, title):
-        run.output(STEP_PUSH, " ".join(buildx_command(run, no_cache=no_cache)))
+        run.output(STEP_PUSH, " ".join(buildx_command(run, no_cache=no_cache, dirty=dirty)))
         tar, dockerfile_name = await asyncio.to_thread(build_context.context_tar, context_dir, dockerfile)
         with tar:
-            async for line in docker.build(tar, tags=tags(run), dockerfile=dockerfile_name, target=builder.target,
-                                           buildargs=build_args(run), labels={"service": config.service},
-                                           nocache=no_cache):
+            async for line in docker.build(tar, tags=tags(run, dirty=dirty), dockerfile=dockerfile_name,
+                                           target=builder.target, buildargs=build_args(run),
+                                           labels={"service": config.service}, nocache=no_cache):
                 run.output(STEP_PUSH, line)
 
 
-async def _push_with_buildx(run: Run, directory: str, reasons: list[str], *, no_cache: bool) -> None:
+async def _push_with_buildx(run: Run, directory: str, reasons: list[str], *, no_cache: bool,
+                            output: str = "registry", dirty: bool = False) -> None:
     """Kamal's own buildx command, for what only BuildKit/buildx can do."""
     needs = "; ".join(reasons)
     if shutil.which("docker") is None or (await _local_status(["docker", "buildx", "version"])) != 0:
@@ -224,7 +246,7 @@ async def _push_with_buildx(run: Run, directory: str, reasons: list[str], *, no_
         env[key] = run.secrets[key]
     if run.config.builder.remote:
         env["BUILDKIT_NO_CLIENT_TOKEN"] = "1"
-    argv = buildx_command(run, no_cache=no_cache)
+    argv = buildx_command(run, no_cache=no_cache, output=output, dirty=dirty)
     async with run.step(STEP_PUSH, f"Building and pushing {run.config.absolute_image} with buildx"):
         if run.config.builder.driver != "docker":
             inspect = await _local_status(["docker", "buildx", "inspect", builder_name(run)])

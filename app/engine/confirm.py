@@ -77,6 +77,14 @@ class FlagConfirmer:
         )
 
 
+class ApproveAll:
+    """Kamal's `-y` (`--confirmed`): the operator answered yes to this command's questions in advance.
+    Only the CLI outside `--auto` uses it; `--auto` wants each action named with `--confirm`."""
+
+    async def confirm(self, request: ConfirmationRequest) -> bool:
+        return True
+
+
 def describe(request: ConfirmationRequest) -> str:
     """Plain-text rendering used by the CLI prompt and the headless log."""
     lines = [request.title, request.consequence, ""]

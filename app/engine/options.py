@@ -16,6 +16,7 @@ class LogOptions:
     grep_options: str | None = None
     timestamps: bool = True
     follow: bool = False
+    container_id: str | None = None  # `app logs --container-id`: this container instead of the current one
 
 
 @dataclass(frozen=True)

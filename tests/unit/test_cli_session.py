@@ -82,7 +82,7 @@ def test_no_cache_reaches_the_build(monkeypatch, tmp_path) -> None:
 
     seen: dict[str, object] = {}
 
-    async def fake_build_with_api(run, docker, directory, *, no_cache: bool) -> None:
+    async def fake_build_with_api(run, docker, directory, *, no_cache: bool, dirty: bool = False) -> None:
         seen["no_cache"] = no_cache
         raise RuntimeError("stop after the build call")
 

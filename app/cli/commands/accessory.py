@@ -9,6 +9,7 @@ from app.cli.commands.app import log_options
 from app.cli.session import run_operation
 from app.engine import accessories
 from app.engine.options import ExecOptions
+from app.errors import UsageError
 
 
 def _named(args: argparse.Namespace, subcommand: str, action) -> int:
@@ -65,3 +66,9 @@ def exec_(args: argparse.Namespace) -> int:
         stdin = sys.stdin.buffer.read()  # `-i` with piped input: fed to the command (e.g. SQL to psql)
     options = ExecOptions(command=command, interactive=bool(args.interactive), reuse=bool(args.reuse), stdin=stdin)
     return _named(args, "exec", lambda run, name: accessories.exec_(run, name, options))
+
+
+def upgrade(args: argparse.Namespace) -> int:
+    from app.cli.commands.main import KAMAL_1_MIGRATION
+
+    raise UsageError(KAMAL_1_MIGRATION.format(command="accessory upgrade"))

@@ -47,12 +47,14 @@ def stale_containers(args: argparse.Namespace) -> int:
 
 
 def env_option(values: list[str]) -> dict[str, str]:
+    """`-e KEY:VALUE` (Kamal's form) or `-e KEY=VALUE`: split at whichever separator comes first, so a
+    value may hold either (`-e URL:http://x`, `-e OPTS=a:b`)."""
     env: dict[str, str] = {}
     for item in values:
-        key, separator, value = item.partition("=")
-        if not separator:
-            raise UsageError(f"--env expects KEY=VALUE, got {item!r}")
-        env[key] = value
+        cut = min((index for index in (item.find(":"), item.find("=")) if index > 0), default=-1)
+        if cut < 0:
+            raise UsageError(f"--env expects KEY:VALUE (or KEY=VALUE), got {item!r}")
+        env[item[:cut]] = item[cut + 1:]
     return env
 
 
@@ -67,9 +69,10 @@ def exec_(args: argparse.Namespace) -> int:
 
 
 def log_options(args: argparse.Namespace) -> LogOptions:
-    """Kamal's logs flags; `-T` skips timestamps (they are on by default)."""
+    """Kamal's logs flags; `-T` (`--skip-timestamps`) leaves timestamps out (they are on by default)."""
     return LogOptions(since=args.since, lines=args.lines, grep=args.grep, grep_options=args.grep_options,
-                      timestamps=not bool(args.timestamps), follow=bool(args.follow))
+                      timestamps=not bool(args.skip_timestamps), follow=bool(args.follow),
+                      container_id=getattr(args, "container_id", None))
 
 
 def logs(args: argparse.Namespace) -> int:

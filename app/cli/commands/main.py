@@ -1,4 +1,4 @@
-"""`setup`, `deploy`, `redeploy`, `rollback`, `details`, `audit`, `version`."""
+"""`setup`, `deploy`, `redeploy`, `rollback`, `details`, `audit`, `remove`, `upgrade`."""
 
 from __future__ import annotations
 
@@ -7,6 +7,11 @@ import argparse
 from app.cli.session import run_operation
 from app.engine import deploy as flows
 from app.engine.commands import main as operations
+from app.errors import UsageError
+
+KAMAL_1_MIGRATION = ("{command} moves servers from Kamal 1.x (Traefik) to Kamal 2 (kamal-proxy). It is a one-time "
+                     "migration that shipdeck does not perform: run `kamal {command}` once, then use shipdeck on "
+                     "the upgraded servers.")
 
 
 def setup(args: argparse.Namespace) -> int:
@@ -40,3 +45,11 @@ def version(args: argparse.Namespace) -> int:
 
     print(__version__)
     return 0
+
+
+def remove(args: argparse.Namespace) -> int:
+    return run_operation(args, "remove", None, operations.remove)
+
+
+def upgrade(args: argparse.Namespace) -> int:
+    raise UsageError(KAMAL_1_MIGRATION.format(command="upgrade"))

@@ -14,7 +14,7 @@ from app.engine.options import ExecOptions, InteractiveCommand, LogOptions
 from app.engine.results import PS_COLUMNS, ps_rows
 from app.engine.runner import Run
 from app.errors import UsageError
-from app.remote import app_docker
+from app.remote import app_docker, docker_ops
 
 APP = "App"  # the title of app results (Kamal's `App Host: <host>` header)
 
@@ -216,7 +216,7 @@ async def logs(run: Run, options: LogOptions) -> None:
 
     async def work(host: str, role) -> None:
         app = AppOnHost(run, host, role, step="app.logs")
-        source = commands.current_running_container_id(run.config, role)
+        source = _log_source(run, role, options)
         shown = commands.logs(source, timestamps=options.timestamps, since=options.since, lines=lines,
                               grep=options.grep, grep_options=options.grep_options)
         async with run.step("app.logs", f"Logs of {role.name}", host=host, role=role.name):
@@ -225,12 +225,16 @@ async def logs(run: Run, options: LogOptions) -> None:
                 result = await run.host(host).run(shown, check=False)
                 results[(host, role.name)] = result.stdout if result.ok else "Nothing found"
                 return
-            container = await app.current_running_container()
-            if container is None:
+            container_id = options.container_id or await _current_id(app)
+            if container_id is None:
                 results[(host, role.name)] = "Nothing found"
                 return
-            found = await app_docker.logs(run.host(host), str(container["Id"]), tail=lines, since=options.since,
-                                          timestamps=options.timestamps)
+            try:
+                found = await app_docker.logs(run.host(host), container_id, tail=lines, since=options.since,
+                                              timestamps=options.timestamps)
+            except docker_ops.DockerCommandError:  # Kamal: `docker logs` failed on this host
+                results[(host, role.name)] = "Nothing found"
+                return
             results[(host, role.name)] = "\n".join(found)
 
     await app_boot.on_roles(run, run.targets.roles, run.targets.app_hosts, work, parallel=True)
@@ -238,6 +242,18 @@ async def logs(run: Run, options: LogOptions) -> None:
         for role in run.targets.roles_on(host):
             if (host, role.name) in results:
                 run.lines("app.logs", APP, results[(host, role.name)], host=host, role=role.name)
+
+
+def _log_source(run: Run, role, options: LogOptions) -> str:
+    """The command naming the container whose log Kamal shows: `echo ID` for `--container-id`."""
+    if options.container_id:
+        return f"echo {options.container_id}"
+    return commands.current_running_container_id(run.config, role)
+
+
+async def _current_id(app: AppOnHost) -> str | None:
+    container = await app.current_running_container()
+    return None if container is None else str(container["Id"])
 
 
 async def _follow(run: Run, options: LogOptions) -> None:
@@ -248,12 +264,12 @@ async def _follow(run: Run, options: LogOptions) -> None:
     lines = options.lines if options.lines else (None if (options.since or options.grep) else 10)
     app = AppOnHost(run, host, role, step="app.logs")
     run.notice(f"Following logs on {host}...")
-    run.notice(commands.logs(commands.current_running_container_id(run.config, role), timestamps=options.timestamps,
+    run.notice(commands.logs(_log_source(run, role, options), timestamps=options.timestamps,
                              lines=lines, grep=options.grep, grep_options=options.grep_options, follow=True))
-    container = await app.current_running_container()
-    if container is None:
+    container_id = options.container_id or await _current_id(app)
+    if container_id is None:
         raise UsageError(f"No running {role.name} container on {host}")
-    async for line in app_docker.follow_logs(run.host(host), str(container["Id"]), tail=lines,
+    async for line in app_docker.follow_logs(run.host(host), container_id, tail=lines,
                                              timestamps=options.timestamps):
         if options.grep and options.grep not in line:
             continue
