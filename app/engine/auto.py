@@ -69,16 +69,17 @@ class AutoSummary:
 
 # -- what the run needs ------------------------------------------------------------------------------
 
-def secret_references(config: Config) -> list[str]:
+def secret_references(config: Config, *, accessories: bool = True, build: bool = True) -> list[str]:
     """Every secret the deploy resolves: env secrets of roles and accessories, registry credentials,
-    build secrets, custom certificates."""
+    build secrets, custom certificates (without the accessories' or the build's when those are not part
+    of the run)."""
     names: list[str] = []
     for role in config.roles:
         for host in role.hosts:
             names += [key for _, key in role.env(host).secrets]
         if role.proxy is not None:
             names += [name for name in (role.proxy.certificate_pem, role.proxy.private_key_pem) if name]
-    for accessory in config.accessories:
+    for accessory in config.accessories if accessories else ():
         names += [key for _, key in accessory.env.secrets]
         registry = accessory.registry
         if registry is not None:
@@ -87,7 +88,8 @@ def secret_references(config: Config) -> list[str]:
     registry = config.registry
     names += [value for value, secret in ((registry.username, registry.username_is_secret),
                                           (registry.password, registry.password_is_secret)) if secret and value]
-    names += list(config.builder.secrets)
+    if build:
+        names += list(config.builder.secrets)
     return list(dict.fromkeys(names))
 
 

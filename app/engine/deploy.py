@@ -114,9 +114,18 @@ async def _deploy_locked(run: Run, version: str, *, boot_accessories: bool, full
         await prune_all(run)
 
 
+def check_secrets(run: Run, *, boot_accessories: bool) -> None:
+    """Every secret this deploy will hand out, resolved before any connection: a missing one, a bad line
+    or a failing `$(...)` in .kamal/secrets stops it here (exit 2), not halfway on the first host."""
+    from app.engine.auto import secret_references
+
+    run.secrets.check(secret_references(run.config, accessories=boot_accessories, build=not run.options.skip_push))
+
+
 async def deploy(run: Run, *, boot_accessories: bool = False, full: bool = True) -> None:
     """`kamal deploy` (full) or `kamal redeploy` (not full: no proxy boot, no prune)."""
     version = run.config.require_version()
+    check_secrets(run, boot_accessories=boot_accessories)
     await deliver_image(run)
     async with lock.held(run):
         await _deploy_locked(run, version, boot_accessories=boot_accessories, full=full)
@@ -130,6 +139,7 @@ async def redeploy(run: Run) -> None:
 async def setup(run: Run) -> None:
     """`kamal setup`: one lock for bootstrap, the deploy and its post-deploy hook."""
     run.config.require_version()
+    check_secrets(run, boot_accessories=True)
     async with lock.held(run):
         from app.engine import server
 

@@ -27,6 +27,9 @@ from app.remote.ssh import SSHTarget, jump_target, open_connection, trust_host_k
 from app.secrets.masking import mask
 
 REMOTE_DOCKER_SOCKET = "/var/run/docker.sock"
+# A dial that failed this recently is not repeated: the steps waiting on it (a pull and a login started
+# together) share its error instead of each waiting out their own timeout. Later uses dial again.
+REDIAL_AFTER = 2.0
 
 # Connection states (the engine's ConnectionState values): before the first attempt a host is idle.
 IDLE, CONNECTING, UP, FAILED, HOST_KEY_UNKNOWN = "idle", "connecting", "up", "failed", "host-key-unknown"
@@ -85,6 +88,7 @@ class RemoteHost:
         self._connection: asyncssh.SSHClientConnection | None = None
         self._tunnel: asyncssh.SSHClientConnection | None = None  # the jump host's connection (ssh.proxy)
         self._connect_lock = asyncio.Lock()
+        self._failure: tuple[float, Exception] | None = None  # (monotonic time, error) of the last failed dial
         self._sftp: asyncssh.SFTPClient | None = None
         self._sftp_lock = asyncio.Lock()
         self._docker: aiodocker.Docker | None = None
@@ -104,6 +108,8 @@ class RemoteHost:
     async def connection(self) -> asyncssh.SSHClientConnection:
         async with self._connect_lock:
             if self._connection is None:
+                if self._failure is not None and time.monotonic() - self._failure[0] < REDIAL_AFTER:
+                    raise self._failure[1]  # steps that queued behind a failed dial fail with it, at once
                 self._set_state(CONNECTING, self.error)
                 try:
                     self._connection = await self._open()
@@ -112,8 +118,10 @@ class RemoteHost:
                     self._set_state(HOST_KEY_UNKNOWN, str(error))
                     raise
                 except Exception as error:
+                    self._failure = (time.monotonic(), error)
                     self._set_state(FAILED, str(error))
                     raise
+                self._failure = None
                 self.fingerprint = None
                 self._lost.clear()
                 self._set_state(UP)

@@ -162,6 +162,16 @@ def _known_hosts_files(target: SSHTarget, options: asyncssh.SSHClientConnectionO
     return ["~/.ssh/known_hosts"]
 
 
+def connect_reason(error: OSError) -> str:
+    """The reason in the system's words ("Connection refused", "No route to host"), not asyncio's
+    "Connect call failed (address)" that hides it."""
+    if isinstance(error, socket.gaierror):
+        return f"cannot resolve the name ({error.strerror or error})"
+    if error.errno:
+        return os.strerror(error.errno)
+    return str(error.strerror or error)
+
+
 async def open_connection(
     target: SSHTarget, tunnel: asyncssh.SSHClientConnection | None = None,
     on_lost: Callable[[Exception | None], None] | None = None,
@@ -190,7 +200,7 @@ async def open_connection(
             target.host, f"no SSH answer on port {target.port} within {target.connect_timeout:g}s"
         ) from error
     except (OSError, socket.gaierror) as error:
-        raise HostUnreachable(target.host, f"cannot connect to port {target.port}: {error.strerror or error}") \
+        raise HostUnreachable(target.host, f"cannot connect to port {target.port}: {connect_reason(error)}") \
             from error
     except asyncssh.Error as error:
         raise HostUnreachable(target.host, f"SSH failed: {error.reason}") from error

@@ -1,4 +1,4 @@
-"""A corpus of broken projects: each is refused cleanly by `config` and `secrets print`.
+"""A corpus of broken projects: each is refused cleanly by `config`, `secrets print` and `deploy -P`.
 
 Every directory under bad_config/ is a project (config/deploy.yml and friends) with a `case.yml`:
 `file`/`line` say where the error must point (`file: null` when no file can be named, e.g. a missing
@@ -81,7 +81,8 @@ def test_the_corpus_has_at_least_forty_projects() -> None:
 
 
 @pytest.mark.parametrize("source", CASES, ids=[path.name for path in CASES])
-@pytest.mark.parametrize("command", [["config"], ["secrets", "print"]], ids=["config", "secrets-print"])
+@pytest.mark.parametrize("command", [["config"], ["secrets", "print"], ["deploy", "-P"]],
+                         ids=["config", "secrets-print", "deploy"])
 def test_bad_input_is_refused_cleanly(source: pathlib.Path, command: list[str], tmp_path: pathlib.Path) -> None:
     project, meta = prepare(source, tmp_path)
     result = run_shipdeck(project, *command, *meta.get("args", []), "--version", "corpus")
