@@ -27,7 +27,10 @@ def ssh_target(config: Config, host: str, secrets: Any) -> SSHTarget:
     ssh = config.ssh
     key_data: tuple[str, ...] = ()
     if ssh.key_data:
-        key_data = tuple(secrets[name] if _looks_like_secret_name(name) else name for name in ssh.key_data)
+        # As Kamal: an entry named in the secrets files is that secret; anything else is the key itself
+        # (inline key_data, deprecated in Kamal but accepted).
+        defined = set(secrets.keys())
+        key_data = tuple(secrets[name] if name in defined else name for name in ssh.key_data)
     if ssh.config is None or ssh.config is True:
         ssh_config: bool | tuple[str, ...] = True
     elif ssh.config is False:
@@ -36,8 +39,10 @@ def ssh_target(config: Config, host: str, secrets: Any) -> SSHTarget:
         ssh_config = (config.path(ssh.config),)
     else:
         ssh_config = tuple(config.path(path) for path in ssh.config)
+    address = config.ssh_hostname(host)
     return SSHTarget(
         host=host,
+        address=address if address != host else None,
         user=ssh.user,
         port=int(ssh.port),
         keys=tuple(config.path(key) for key in (ssh.keys or ())),
@@ -66,7 +71,3 @@ def server_target(spec: str, *, ssh_config: bool | tuple[str, ...] = True) -> SS
             raise UsageError(f"{spec}: the port after ':' must be a number")
         port = int(port_text)
     return SSHTarget(host=host, user=user or "root", port=port, config=ssh_config)
-
-
-def _looks_like_secret_name(value: str) -> bool:
-    return "-----BEGIN" not in value

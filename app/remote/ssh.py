@@ -44,6 +44,11 @@ class SSHTarget:
     connect_timeout: float = 15.0
     keepalive_interval: float = 30.0
     trusted_keys_file: str = str(SHIPDECK_KNOWN_HOSTS)  # where keys the operator confirmed are kept
+    address: str | None = None  # where to connect when it differs from the server entry (`127.0.0.1:1`)
+
+    @property
+    def connect_host(self) -> str:
+        return self.address or self.host
 
 
 @dataclass
@@ -135,7 +140,7 @@ def _client_keys(target: SSHTarget) -> list | None:
 def connection_options(target: SSHTarget) -> asyncssh.SSHClientConnectionOptions:
     """asyncssh options for the target (ssh config applied, explicit settings winning as in Kamal)."""
     kwargs: dict = {
-        "host": target.host,
+        "host": target.connect_host,
         "port": target.port,
         "username": target.user,
         "config": _config_argument(target.config),
@@ -184,7 +189,7 @@ async def open_connection(
     client = _Client(on_lost)
     try:
         connection, _ = await asyncssh.create_connection(
-            lambda: client, target.host, options=options, known_hosts=known_hosts,
+            lambda: client, target.connect_host, options=options, known_hosts=known_hosts,
             **({"tunnel": tunnel} if tunnel is not None else {}),
         )
     except asyncssh.HostKeyNotVerifiable as error:
@@ -213,13 +218,14 @@ def _host_key_error(target: SSHTarget, client: _Client, sources: list[_KnownHost
         return HostUnreachable(target.host, "the server's host key could not be verified")
     fingerprint = key.get_fingerprint("sha256")
     for source in sources:
-        if _known_for(source, target.host, target.host, target.port):
+        if _known_for(source, target.connect_host, target.connect_host, target.port):
             return HostKeyChanged(target.host, fingerprint, key.get_algorithm(), source.label)
     return HostKeyUnknown(target.host, fingerprint, key.get_algorithm(), known_hosts_line(target, key))
 
 
 def known_hosts_line(target: SSHTarget, key: asyncssh.SSHKey) -> str:
-    pattern = target.host if target.port == 22 else f"[{target.host}]:{target.port}"
+    host = target.connect_host
+    pattern = host if target.port == 22 else f"[{host}]:{target.port}"
     return f"{pattern} {key.export_public_key('openssh').decode().strip()}"
 
 
