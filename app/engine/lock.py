@@ -71,10 +71,7 @@ async def acquire(run: Run, message: str = AUTOMATIC_MESSAGE, version: str | Non
     async with run.step("lock.acquire", "Acquiring the deploy lock", host=host.name):
         if not await host.mkdir_exclusive(directory):
             holder = await status(run)
-            run.notice("Deploy lock already in place!", level="error", host=host.name)
-            if holder:
-                for line in holder.splitlines():
-                    run.notice(line, level="error", host=host.name)
+            run.notice("Deploy lock already in place!", level="error", host=host.name)  # Kamal's words
             raise LockError("Deploy lock found. Run 'kamal lock help' for more information"
                             + (f"\n{holder}" if holder else ""))
         details = ruby_encode64(lock_details(run, message, version).encode()) + "\n"

@@ -74,7 +74,8 @@ class PlainRenderer:
         elif event.status is StepStatus.CANCELLED:
             self._write(f"  ⊘ {where}{title}: cancelled")
         else:
-            self._write(f"  ✗ {where}{title}: {event.error}")
+            first, _, _ = (event.error or "").partition("\n")  # the whole message ends the run, once
+            self._write(f"  ✗ {where}{title}: {first}")
             if not self.verbose:
                 for line in recent:
                     self._write(f"      {line}")
@@ -97,5 +98,5 @@ class PlainRenderer:
         if event.ok:
             if not self.quiet:
                 self._write(f"Finished all in {event.duration:.1f} seconds")
-        else:
-            self._write(f"Failed after {event.duration:.1f} seconds: {event.error}")
+        else:  # the reason follows once, as the command's last line (`shipdeck: ...` on stderr)
+            self._write(f"Failed after {event.duration:.1f} seconds")

@@ -106,7 +106,7 @@ def test_a_lock_held_by_one_tool_blocks_the_other(project: Project) -> None:
         output = blocked.stdout + blocked.stderr
         assert "Deploy lock already in place!" in output
         assert "Deploy lock found. Run 'kamal lock help' for more information" in output
-        assert "Message: Kamal holds this" in output
+        assert output.count("Message: Kamal holds this") == 1  # the holder's details once, not per renderer
     finally:
         kamal(project, "lock", "release")
     assert not lock_exists(project)
