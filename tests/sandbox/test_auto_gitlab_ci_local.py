@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from tests.fleet import Sandbox
-from tests.sandbox.engine_support import Project, cleanup, git
+from tests.sandbox.engine_support import Project, cleanup, get, git
 from tests.sandbox.ops_support import last_host, shipdeck_in
 from tests.sandbox.test_auto_sandbox import auto_project, serves_from_database
 
@@ -87,6 +87,17 @@ def test_the_printed_pipeline_deploys_with_a_hostile_password(project: Project, 
     assert f"SHIPDECK_VERSION={project.version()}" in (project.path / "deploy.env").read_text()
     for text in (log, *(report.read_text() for report in reports)):
         assert PASSWORD not in text and sandbox.registry_password not in text
+
+    # An update: a new commit, the same pipeline and variables; the new version serves, reading the database.
+    updated_version = project.commit("an update through the pipeline")
+    update = _run_pipeline(project, home, bin_dir, WRITTEN)
+    log = update.stdout + update.stderr
+    assert update.returncode == 0, log[-8000:]
+    assert f"SHIPDECK_VERSION={updated_version}" in (project.path / "deploy.env").read_text()
+    status, body = serves_from_database(last_host(sandbox), project)
+    assert status == 200 and 'id="visits"' in body, body
+    assert get(last_host(sandbox), project.proxy_host, "/version")[1].strip() == updated_version
+    assert PASSWORD not in log and sandbox.registry_password not in log
 
     # The same with one `$` left unescaped: GitLab expands `$a` to nothing, and the preflight names the secret
     # that no longer matches what the database was booted with (never its value).
