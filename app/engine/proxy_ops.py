@@ -7,6 +7,7 @@ of the proxy goes through the API when the translation is exact, else over SSH a
 
 from __future__ import annotations
 
+import asyncio
 import re
 import shlex
 from collections.abc import Iterable
@@ -322,7 +323,32 @@ async def reboot(run: Run, *, rolling: bool = False) -> bool:
             host_list = ",".join(group)
             await run_hook(run, "pre-proxy-reboot", hosts=host_list)
             await run.on_hosts(group, lambda host: reboot_host(run, host))
+            if rolling:  # the next host goes down only once this one serves again
+                await wait_serving(run, group[0])
             await run_hook(run, "post-proxy-reboot", hosts=host_list)
+    return True
+
+
+SERVING_TIMEOUT_S = 15.0
+
+
+async def wait_serving(run: Run, host: str, timeout: float = SERVING_TIMEOUT_S) -> bool:
+    """Until the new kamal-proxy answers HTTP on the host's published port (any status: it listens, its
+    routes restored from its state volume). A proxy that publishes nothing is not waited for."""
+    proxy_run = proxy_run_config(run.config, host)
+    if proxy_run is not None and not proxy_run.publish:
+        return False
+    port = proxy_run.http_port if proxy_run is not None else 80
+    address = (proxy_run.bind_ips[0] if proxy_run is not None and proxy_run.bind_ips else "127.0.0.1").strip("[]")
+    remote = run.host(host)
+    deadline = asyncio.get_running_loop().time() + timeout
+    async with run.step("proxy.serving", f"Waiting for kamal-proxy to answer on port {port}", host=host):
+        while await remote.http_status(address, port, "/", timeout=1.0) is None:
+            if asyncio.get_running_loop().time() > deadline:
+                run.notice(f"kamal-proxy on {host} did not answer on port {port} within {timeout:g}s; going on",
+                           level="warning", host=host)
+                return False
+            await asyncio.sleep(0.1)
     return True
 
 
