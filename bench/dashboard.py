@@ -11,7 +11,8 @@ measures, from the process's start (its start time in /proc):
   - rows filled: the first frame with every host's row filled (Docker version and app version; < 1.5 s),
 and then, while a deploy of the same version streams its events, the key-press-to-frame latency: a
 cursor key posted to the app, until the frame showing the moved cursor is painted (target < 50 ms;
-median and 95th percentile over the presses).
+median and 95th percentile over the presses). The baseline, measured in the same run the same way: a bare
+Textual app with a table of as many rows (no engine, nothing running).
 
 The dashboard runs headless (Textual's test driver) at a size where every row is visible; a real
 terminal adds the time to write the frame. Needs root and the sandbox (`shipdeck sandbox up --hosts N`
@@ -115,6 +116,55 @@ async def child(project: Path, hosts: int) -> dict:
     return figures
 
 
+async def baseline_child(hosts: int) -> dict:
+    """The baseline, in a fresh process too: a bare Textual app with one table of `hosts` filled rows (no
+    shipdeck import, no engine, no config): its first frame from the process's start, and the key-press-
+    to-frame latency with nothing else running."""
+    started = process_start()
+    from textual.app import App
+    from textual.widgets import DataTable
+
+    class Bare(App):
+        def compose(self):
+            table = DataTable()
+            for column in ("Host", "Connection", "Running", "Docker", "Disk free"):
+                table.add_column(column, key=column)
+            for index in range(hosts):
+                table.add_row(f"10.77.0.{index + 11}", "● up 7 ms", "web ● 8538d43012e8", "20.10.24", "82.9 GB",
+                              key=str(index))
+            yield table
+
+    app = Bare()
+    loop = asyncio.get_running_loop()
+
+    async def painted() -> float:
+        done = loop.create_future()
+        app.call_after_refresh(lambda: done.done() or done.set_result(time.time()))
+        return await done
+
+    figures: dict = {}
+    async with app.run_test(size=(180, max(50, 3 * hosts + 20))):
+        table = app.query_one(DataTable)
+        while table.row_count < hosts:
+            await asyncio.sleep(0.001)
+        figures["first_frame_s"] = figures["rows_filled_s"] = await painted() - started
+        table.focus()
+        latencies, key = [], "down"
+        for _ in range(60):
+            before, pressed = table.cursor_row, time.perf_counter()
+            app.simulate_key(key)
+            while table.cursor_row == before:
+                await asyncio.sleep(0)
+            await painted()
+            latencies.append((time.perf_counter() - pressed) * 1000)
+            key = "up" if table.cursor_row == hosts - 1 else "down" if table.cursor_row == 0 else key
+            await asyncio.sleep(0.02)
+    latencies.sort()
+    figures.update(key_samples=len(latencies), key_p50_ms=statistics.median(latencies),
+                   key_p95_ms=latencies[int(0.95 * (len(latencies) - 1))], key_max_ms=latencies[-1])
+    return figures
+
+
 # -- the driver ---------------------------------------------------------------------------------------
 
 
@@ -185,8 +235,14 @@ def measure(root: Path, size: int, rounds: int, workdir: Path) -> dict:
     shipdeck(project, env, "build", "push")
     shipdeck(project, env, "deploy", "-P")
     runs = []
+    baselines = []
     try:
         for _ in range(rounds):
+            result = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--baseline-child",
+                                     str(size)], env=env, capture_output=True, text=True, check=False)
+            if result.returncode != 0:
+                sys.exit(f"the baseline run failed:\n{result.stdout[-3000:]}{result.stderr[-3000:]}")
+            baselines.append(json.loads(result.stdout.strip().splitlines()[-1]))
             result = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--child", str(project),
                                      "--hosts", str(size)], env=env, capture_output=True, text=True, check=False)
             if result.returncode != 0:
@@ -199,6 +255,10 @@ def measure(root: Path, size: int, rounds: int, workdir: Path) -> dict:
         values = [run[name] for run in runs if name in run]
         figures[name] = statistics.median(values) if values else None
     figures["key_samples"] = sum(run.get("key_samples", 0) for run in runs)
+    baseline = {"hosts": size, "key_samples": sum(run["key_samples"] for run in baselines)}
+    for name in ("first_frame_s", "rows_filled_s", "key_p50_ms", "key_p95_ms", "key_max_ms"):
+        baseline[name] = statistics.median(run[name] for run in baselines)
+    figures["baseline"] = baseline
     return figures
 
 
@@ -207,10 +267,14 @@ def main() -> int:
     parser.add_argument("--sizes", default="3,20", help="host counts (default 3,20)")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--child", metavar="PROJECT", help=argparse.SUPPRESS)
+    parser.add_argument("--baseline-child", type=int, metavar="HOSTS", help=argparse.SUPPRESS)
     parser.add_argument("--hosts", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         print(json.dumps(asyncio.run(child(Path(args.child), args.hosts))))
+        return 0
+    if args.baseline_child:
+        print(json.dumps(asyncio.run(baseline_child(args.baseline_child))))
         return 0
     if os.geteuid() != 0:
         sys.exit("bench/dashboard.py needs root (the sandbox)")
@@ -234,10 +298,12 @@ def main() -> int:
 
     print(f"{'hosts':>5} {'first frame s':>13} {'rows filled s':>13} {'key p50 ms':>10} {'key p95 ms':>10} "
           f"{'key max ms':>10} {'presses':>7}")
-    for row in rows:
+    for row in [*rows, *(dict(row["baseline"], hosts=f"{row['hosts']} base") for row in rows)]:
         print(f"{row['hosts']:>5} {show(row['first_frame_s'], 's'):>13} {show(row['rows_filled_s'], 's'):>13} "
               f"{show(row['key_p50_ms'], 'ms'):>10} {show(row['key_p95_ms'], 'ms'):>10} "
               f"{show(row['key_max_ms'], 'ms'):>10} {row['key_samples']:>7}")
+    print("base: a bare Textual app with one table of as many filled rows, in a fresh process (no shipdeck, no "
+          "engine, no deploy running): what Textual itself costs on this machine now")
     print(f"targets: first frame < {TARGETS['first_frame_s']} s, rows filled < {TARGETS['rows_filled_s']} s, "
           f"key press to frame < {TARGETS['key_p50_ms']:.0f} ms")
     return 0
