@@ -106,10 +106,26 @@ def _print_error(message: str) -> None:
     sys.stderr.write(f"shipdeck: {mask(message)}\n")
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, *, interrupt_quietly: bool = False) -> int:
+    """The command line. `interrupt_quietly` (the console script): a Ctrl-C is status 130 and one line
+    from the first instruction on; its handler stays until a command installs its own."""
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        if not interrupt_quietly:
+            raise
+        sys.stderr.write("shipdeck: interrupted\n")
+        return 130
+
+
+def _main(argv: Sequence[str] | None) -> int:
+    import signal
+
     from app.cli.auto import detach_stdin, split_auto_flags
 
     parser = build_parser()
+    if signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # from here on: KeyboardInterrupt, handled below
     try:
         auto, rest = split_auto_flags(sys.argv[1:] if argv is None else argv)
     except ShipdeckError as error:
@@ -158,4 +174,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(interrupt_quietly=True))
