@@ -289,3 +289,13 @@ async def test_the_cli_prints_what_where_why_and_the_repair_commands(config, mon
     assert "$ shipdeck doctor --repair db-wipe --confirm=accessory.wipe:db\n" in text
     assert "need attention" in text
     assert PASSWORD not in text
+
+
+async def test_a_finding_becomes_the_diagnosis_event_faces_render(config, monkeypatch, fake_home) -> None:
+    use(monkeypatch, FakeDocker({"app-web-v1": [REJECTED]}, [ExecResult(2, "", REJECTED)]))
+    report = await doctor.diagnose(FakeFleet(config, secrets(), status(config)), environ=ENVIRON)
+    finding = report.attention[0]
+    event = doctor.diagnosis_event(finding)
+    assert (event.code, event.host, event.target) == ("postgres.tainted_volume", "web1", "db")
+    assert finding.why in event.detail
+    assert any("docker exec -i app-db psql" in command for _, command in event.fixes)
