@@ -26,7 +26,7 @@ from app.diagnose.image_refs import recognise_image_references
 from app.diagnose.postgres import ProbeOutcome, ProbeResult
 from app.diagnose.proxy_version import recognise_old_proxy
 from app.diagnose.secret_hazards import recognise_secret_hazards, secret_uses
-from app.diagnose.tainted_volume import needs_password_probe, recognise_tainted_volume
+from app.diagnose.tainted_volume import auth_failures, needs_password_probe, recognise_tainted_volume
 from app.engine import api
 from app.errors import ShipdeckError
 from app.remote import app_docker
@@ -170,7 +170,7 @@ def app_started(status: api.FleetStatus) -> float | None:
 
 async def _tail(remote: Any, container: str, tail: int, since: float | None) -> list[str]:
     try:
-        return await app_docker.logs(remote, container, tail=tail, since=str(int(since)) if since else None)
+        return await app_docker.logs(remote, container, tail=tail, since=f"{since:.6f}" if since else None)
     except ShipdeckError:
         return []
 
@@ -229,6 +229,10 @@ async def postgres_findings(fleet: Fleet, inputs: Inputs, tail: int = DEFAULT_TA
             probe = await probe_password(remote, accessory, user, password)
             checks.append(f"{accessory.name} on {host}: rejected logins in the logs; the configured password "
                           f"was {probe.outcome.value} over TCP")
+            if probe.outcome is ProbeOutcome.ACCEPTED and not auth_failures(app_lines):
+                # Only the server saw rejected logins, and the app's password works: some other client
+                # (a person, a script, an earlier probe) used a wrong one. Nothing to blame the app for.
+                continue
             home = await _home(remote)
             finding = recognise_tainted_volume(
                 config, accessory, host, app_lines=app_lines, accessory_lines=accessory_lines, probe=probe,

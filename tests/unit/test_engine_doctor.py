@@ -122,7 +122,7 @@ async def test_a_healthy_fleet_reports_nothing_and_never_probes(config, monkeypa
     assert docker.execs == []  # no rejected logins: no probe
     assert any("no rejected logins" in check for check in report.checks)
     # The accessory's log is read since the running app container started (older failures are history).
-    assert ("app-db", "1700000000") in docker.log_calls
+    assert ("app-db", "1700000000.000000") in docker.log_calls
 
 
 async def test_rejected_logins_and_a_rejected_probe_are_a_tainted_volume(config, monkeypatch, fake_home) -> None:
@@ -299,3 +299,13 @@ async def test_a_finding_becomes_the_diagnosis_event_faces_render(config, monkey
     assert (event.code, event.host, event.target) == ("postgres.tainted_volume", "web1", "db")
     assert finding.why in event.detail
     assert any("docker exec -i app-db psql" in command for _, command in event.fixes)
+
+
+async def test_rejections_only_in_the_servers_log_with_an_accepted_probe_blame_nobody(config, monkeypatch,
+                                                                                      fake_home) -> None:
+    use(monkeypatch, FakeDocker({"app-web-v1": ["Completed 200 OK"],
+                                 "app-db": ['FATAL:  password authentication failed for user "postgres"']},
+                                [ExecResult(0, "1\n", "")]))
+    report = await doctor.diagnose(FakeFleet(config, secrets(), status(config)), environ=ENVIRON)
+    assert report.healthy, [finding.code for finding in report.findings]
+    assert any("was accepted over TCP" in check for check in report.checks)
