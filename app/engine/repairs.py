@@ -197,7 +197,7 @@ async def dump(run: Run, accessory: Accessory, host: str, user: str, path: str) 
         if status != 0 or size == 0:
             raise RepairError(f"pg_dumpall in {accessory.service_name} exited with {status} after {size} bytes: "
                               f"{errors.strip()}; nothing was removed (the partial dump is {path})")
-        run.output("repair.dump", f"{path}: {size} bytes", host=host)
+        run.notice(f"Backed up {accessory.name} on {host}: {path}: {size} bytes", host=host)
         return size
 
 
