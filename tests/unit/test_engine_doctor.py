@@ -309,3 +309,21 @@ async def test_rejections_only_in_the_servers_log_with_an_accepted_probe_blame_n
     report = await doctor.diagnose(FakeFleet(config, secrets(), status(config)), environ=ENVIRON)
     assert report.healthy, [finding.code for finding in report.findings]
     assert any("was accepted over TCP" in check for check in report.checks)
+
+
+@pytest.mark.parametrize("args", [("doctor", "--repair", "db-wipe"), ("--auto", "doctor", "--repair", "db-wipe"),
+                                  ("doctor", "--repair", "db-wipe", "--confirm=accessory.wipe:dbx"),
+                                  ("doctor", "--repair", "db-drop"), ("doctor", "--lines", "0")])
+def test_bad_doctor_arguments_exit_2_with_one_clear_line(args, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    result = subprocess.run([sys.executable, "-m", "app", *args], cwd=tmp_path, capture_output=True, text=True,
+                            env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(root), "HOME": str(tmp_path)},
+                            timeout=60, check=False)
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr and result.stdout == ""
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("shipdeck: ") and ("--confirm=accessory.wipe:db" in last or "repair" in last
+                                              or "--lines" in last)
