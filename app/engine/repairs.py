@@ -180,7 +180,7 @@ def wipe_request(run: Run, accessory: Accessory, plans: Mapping[str, Any]) -> Co
     first = next(iter(plans.values()))
     return ConfirmationRequest(
         action="accessory.wipe", target=accessory.name, title=first.wipe.label,
-        consequence=first.wipe.consequence, effects=effects, destroys_data=True)
+        consequence=first.wipe.consequence, effects=effects, destroys_data=True, typed=first.wipe.typed)
 
 
 async def dump(run: Run, accessory: Accessory, host: str, user: str, path: str) -> int:
