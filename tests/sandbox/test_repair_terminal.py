@@ -49,14 +49,15 @@ def test_the_dashboard_walks_from_the_flagged_accessory_through_the_reset_to_a_h
     new = "t3rm-" + os.urandom(8).hex()
     taint(project, new)  # the app cannot log in any more
 
-    env = project.sandbox.env({"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/root"),
-                               "XDG_CONFIG_HOME": str(tmp_path / "config"), "POSTGRES_PASSWORD": new})
+    env = {**project.sandbox.env({"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/root"),
+                                  "XDG_CONFIG_HOME": str(tmp_path / "config")}),
+           "POSTGRES_PASSWORD": new}  # the changed secret, as the operator now has it
     terminal = Terminal(SHIPDECK, project.path, env)
     try:
         terminal.wait_for(lambda s: "Repair" in footer(s), 120, "the repair key in the footer (a finding)")
         terminal.keys("2")  # the accessories table: db is flagged
         terminal.keys("R")
-        terminal.wait_for(lambda s: "Which repair?" in s and "Reset the password in place" in s, 20, "the choice")
+        terminal.wait_for(lambda s: "Which repair?" in s and "password of db in place" in s, 20, "the choice")
         terminal.keys("Enter")  # the reset comes first: it deletes nothing
         screen = terminal.wait_for(lambda s: "docker exec -i" in s and "psql" in s, 20, "the reset's confirmation")
         assert last_host(project.sandbox) in screen and new not in screen
