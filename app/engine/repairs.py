@@ -174,8 +174,13 @@ async def reset_password(run: Run, name: str, *, reboot: bool = True) -> bool:
 
 # ---------------------------------------------------------------- back up, then wipe
 
+def _without_where(step) -> str:
+    """A step as a confirmation lists it under its host: the command, its stdin and stdout."""
+    return step.describe().removeprefix(f"{step.where}: ")
+
+
 def wipe_request(run: Run, accessory: Accessory, plans: Mapping[str, Any]) -> ConfirmationRequest:
-    effects = tuple(Effect(step.where if step.where != LOCAL else host, step.describe())
+    effects = tuple(Effect(step.where if step.where != LOCAL else host, _without_where(step))
                     for host, plan in plans.items() for step in plan.wipe.steps)
     first = next(iter(plans.values()))
     return ConfirmationRequest(

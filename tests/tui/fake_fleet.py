@@ -514,7 +514,7 @@ class FakeFleet:
                 await self._confirm(ConfirmationRequest(
                     action="accessory.wipe", target=finding.target, title=repair.label,
                     consequence=repair.consequence, destroys_data=True, typed=repair.typed,
-                    effects=tuple(Effect(step.where, step.describe()) for step in repair.steps)))
+                    effects=tuple(Effect(step.where, step.command) for step in repair.steps)))
             for step in repair.steps:
                 await run.step("repair", step.purpose or repair.label, finding.host, [f"$ {step.command}"])
             self.repaired.append(repair_id)
