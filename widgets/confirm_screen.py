@@ -43,9 +43,9 @@ class ConfirmScreen(ModalScreen[bool]):
                     for description in descriptions:
                         yield Static(description, classes="effect", markup=False)
             if request.destroys_data:
-                yield Label(f"Type {request.target} to enable {self.confirm_label}:", id="target-prompt",
+                yield Label(f"Type {request.typed_target} to enable {self.confirm_label}:", id="target-prompt",
                             markup=False)
-                yield Input(placeholder=request.target, id="target")
+                yield Input(placeholder=request.typed_target, id="target")
             with Horizontal(id="buttons"):
                 yield Button("Cancel", id="cancel", variant="primary")
                 yield Button(self.confirm_label, id="confirm", variant="error", disabled=request.destroys_data)
@@ -54,7 +54,7 @@ class ConfirmScreen(ModalScreen[bool]):
     def typed_target_matches(self) -> bool:
         if not self.request.destroys_data:
             return True
-        return self.query_one("#target", Input).value.strip() == self.request.target
+        return self.query_one("#target", Input).value.strip() == self.request.typed_target
 
     def on_input_changed(self, event: Input.Changed) -> None:
         self.query_one("#confirm", Button).disabled = not self.typed_target_matches

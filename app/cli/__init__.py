@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "app.config.cli",
     "app.secrets.cli",
     "app.cli.engine_commands",
+    "app.cli.doctor",
     "app.headless.cli",
     "app.sandbox.cli",
     "app.cli.ui",

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
 from app.engine.confirm import ConfirmationRefused, ConfirmationRequest, Confirmer, Effect
 from app.engine.events import (
@@ -32,6 +32,9 @@ from app.engine.events import (
     StepStatus,
 )
 from app.secrets.masking import mask
+
+if TYPE_CHECKING:
+    from app.diagnose.findings import Finding
 
 __all__ = [
     "AccessoryStatus",
@@ -50,6 +53,7 @@ __all__ = [
     "ContainerStopped",
     "DeployOptions",
     "Diagnosis",
+    "DiagnosisReport",
     "Effect",
     "Event",
     "FleetAPI",
@@ -454,6 +458,38 @@ LogEvent = LogLine | LogGap | LogSwitched
 
 
 # ==================================================================================================
+# diagnose()
+
+
+@dataclass(frozen=True, kw_only=True)
+class DiagnosisReport:
+    """What `Fleet.diagnose()` found: the findings (app.diagnose.findings.Finding, each with its repairs)
+    and the checks that ran, in words (`checks`), so that a face can say what a clean result covers."""
+
+    taken_at: float  # Unix time
+    findings: tuple[Finding, ...] = ()
+    checks: tuple[str, ...] = ()
+
+    @property
+    def healthy(self) -> bool:
+        """Nothing needs attention: no finding above INFO."""
+        return not self.attention
+
+    @property
+    def attention(self) -> tuple[Finding, ...]:
+        """The findings that need someone to act (errors and warnings)."""
+        return tuple(finding for finding in self.findings if finding.severity.value != "info")
+
+    def repair(self, repair_id: str) -> tuple[Finding, Any] | None:
+        """The first finding that offers `repair_id`, with that repair."""
+        for finding in self.findings:
+            found = finding.repair(repair_id)
+            if found is not None:
+                return finding, found
+        return None
+
+
+# ==================================================================================================
 # operations
 
 
@@ -568,5 +604,9 @@ class FleetAPI(Protocol):
     def prune(self, selection: Selection = ...) -> Run: ...
 
     def details(self, selection: Selection = ...) -> Run: ...
+
+    async def diagnose(self) -> DiagnosisReport: ...
+
+    def repair(self, repair_id: str) -> Run: ...
 
     async def close(self) -> None: ...

@@ -30,6 +30,12 @@ class ConfirmationRequest:
     effects: tuple[Effect, ...]
     target: str  # the resource the operator names to confirm: "db", "kamal-proxy"
     destroys_data: bool = False  # data-destroying actions need the target typed, not just "y"
+    typed: str | None = None  # what a person types to confirm, when not the target (e.g. `host:app-db/data`)
+
+    @property
+    def typed_target(self) -> str:
+        """What a person must type to go ahead with a data-destroying action."""
+        return self.typed or self.target
 
     @property
     def flag(self) -> str:

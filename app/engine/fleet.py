@@ -355,6 +355,25 @@ class Fleet:
 
         return self.start("details", None, main.details, options=self._options(selection))
 
+    # -- diagnose and repair --------------------------------------------------------------------
+
+    async def diagnose(self, *, environ: dict[str, str] | None = None, tail: int | None = None) -> api.DiagnosisReport:
+        """Every read-only check (app.engine.doctor): config, secrets, hosts, kamal-proxy versions,
+        accessories, the deploy lock, and the Postgres password probe when the logs show rejected logins."""
+        from app.engine import doctor
+
+        return await doctor.diagnose(self, environ=environ, tail=tail or doctor.DEFAULT_TAIL)
+
+    def repair(self, repair_id: str, *, restore: bool = True) -> RunHandle:
+        """Run a repair a finding offers: `<accessory>-password` (reset in place, then the app is rebooted)
+        or `<accessory>-wipe` (confirmed `accessory.wipe:<accessory>`: back up, wipe, boot, restore)."""
+        from app.engine import repairs
+
+        name, kind = repairs.parse_repair_id(repair_id)
+        if kind == "password":
+            return self.start("doctor", "repair", lambda run: repairs.reset_password(run, name))
+        return self.start("doctor", "repair", lambda run: repairs.backup_and_wipe(run, name, restore_dump=restore))
+
     # -- status, watch, logs --------------------------------------------------------------------
 
     async def status(self, *, wait: bool = True) -> api.FleetStatus:

@@ -36,7 +36,7 @@ class TerminalConfirmer:
     def _ask(self, request: ConfirmationRequest) -> bool:
         self.stdout.write("\n" + describe(request) + "\n\n")
         if request.destroys_data:
-            question = f"Type the name {request.target!r} to go ahead (anything else cancels): "
+            question = f"Type {request.typed_target!r} to go ahead (anything else cancels): "
         else:
             question = "Go ahead? [y/N] "
         self.stdout.write(question)
@@ -47,5 +47,5 @@ class TerminalConfirmer:
             return False
         answer = answer.strip()
         if request.destroys_data:
-            return answer == request.target
+            return answer == request.typed_target
         return answer.lower() in ("y", "yes")

@@ -159,6 +159,12 @@ async def exec_in_container(host: RemoteHost, container: str, argv: Sequence[str
         docker, container, argv, stdin=stdin, env=environment))
 
 
+async def exec_into(host: RemoteHost, container: str, argv: Sequence[str],
+                    sink: Callable[[bytes], None]) -> tuple[int, str]:
+    """`docker exec CONTAINER ARGV... > file`: stdout streamed to `sink`; (exit code, stderr)."""
+    return await _call(host, "docker exec", lambda docker: docker_streams.exec_into(docker, container, argv, sink))
+
+
 # ---------------------------------------------------------------- images
 
 async def tag(host: RemoteHost, source: str, target: str) -> None:

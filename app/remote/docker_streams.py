@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
@@ -119,6 +119,25 @@ async def exec_in_container(docker: aiodocker.Docker, container: str, command: S
         stdout, stderr, output = await collect_output(stream, stdin)
     details = await _finished_exec(docker, created["Id"])
     return ExecResult(details["ExitCode"], stdout, stderr, output)
+
+
+async def exec_into(docker: aiodocker.Docker, container: str, command: Sequence[str],
+                    sink: Callable[[bytes], None]) -> tuple[int, str]:
+    """`docker exec CONTAINER CMD... > file`: stdout handed to `sink` chunk by chunk as it arrives (never
+    held whole in memory); returns the exit code and stderr."""
+    exec_body = {"AttachStderr": True, "AttachStdin": False, "AttachStdout": True, "Cmd": list(command),
+                 "Detach": False, "DetachKeys": "", "Privileged": False, "Tty": False, "User": "", "WorkingDir": ""}
+    created = await call(docker, "POST", f"containers/{container}/exec", body=exec_body)
+    execution = docker.containers.exec(created["Id"])
+    errors: list[bytes] = []
+    async with execution.start(detach=False) as stream:
+        while (message := await stream.read_out()) is not None:
+            if message.stream == 2:
+                errors.append(message.data)
+            else:
+                sink(message.data)
+    details = await _finished_exec(docker, created["Id"])
+    return details["ExitCode"], b"".join(errors).decode(errors="replace")
 
 
 async def collect_output(stream: Any, stdin: bytes | None) -> tuple[str, str, str]:

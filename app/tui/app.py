@@ -32,6 +32,7 @@ import styles
 from app.engine.api import (
     ConfirmationRequest,
     Diagnosis,
+    DiagnosisReport,
     Effect,
     FleetAPI,
     FleetChange,
@@ -42,7 +43,7 @@ from app.engine.api import (
 )
 from app.errors import ShipdeckError
 from app.secrets.masking import mask
-from app.tui import state
+from app.tui import repairs, state
 from app.tui.commands import DashboardCommands
 from app.tui.confirmer import DashboardConfirmer
 from app.tui.keymap import APP_KEYS, display_key, effective_keys, keymap_path
@@ -145,6 +146,7 @@ class Dashboard(App[int], inherit_bindings=False):
         self.activity: state.Activity | None = None
         self.current_run: Run | None = None
         self.attention: dict[str, str] = {}  # accessory (or accessory@host) → what needs attention
+        self.report: DiagnosisReport | None = None  # the last `Fleet.diagnose()`
         self._generation = 0
         self._applied_generation = 0
         self._recent: deque[FleetChange] = deque(maxlen=500)
@@ -232,8 +234,11 @@ class Dashboard(App[int], inherit_bindings=False):
             if change.at > status.taken_at:
                 status = state.apply_change(status, change)
         self.status = status
+        first = message.complete and not self.status_loaded
         self.status_loaded = self.status_loaded or message.complete
         self._render_status()
+        if first:
+            self.diagnose()
 
     def _in_config_order(self, status: FleetStatus) -> FleetStatus:
         """Hosts in the order the fleet lists them (the config's), whatever order they answered in."""
@@ -357,6 +362,7 @@ class Dashboard(App[int], inherit_bindings=False):
         else:
             self.notify(f"{run.command}: {result.error or 'failed'}", title="Failed", severity="error", timeout=10)
         self.load_status()
+        self.diagnose()
 
     def _tick(self) -> None:
         if self.activity is None:
@@ -410,6 +416,8 @@ class Dashboard(App[int], inherit_bindings=False):
         if spec is not None and spec.writes:
             if self.read_only:
                 return False
+            if action == "repair" and not repairs.offered(self.report):
+                return False  # hidden until a check finds something to repair
             return None if self.run_active else True
         if action == "cancel_run":
             return True if self.run_active else None
@@ -512,6 +520,57 @@ class Dashboard(App[int], inherit_bindings=False):
 
     def action_refresh(self) -> None:
         self.load_status()
+        self.diagnose()
+
+    # -- diagnose and repair ----------------------------------------------------------------------
+
+    @work(group="diagnose", exclusive=True, exit_on_error=False)
+    async def diagnose(self) -> None:
+        """Every read-only check; accessories with a finding are marked, and R offers their repairs."""
+        if self.read_only or not hasattr(self.fleet, "diagnose"):
+            return
+        try:
+            report = await self.fleet.diagnose()
+        except ShipdeckError as error:
+            self.notify(error.message, title="Diagnose", severity="warning")
+            return
+        except Exception as error:  # the dashboard stays up; the next refresh tries again
+            self.notify(mask(f"{type(error).__name__}: {error}"), title="Diagnose", severity="warning")
+            return
+        before = set(self.attention)
+        self.report = report
+        self.attention = repairs.attention(report, state.accessory_names(self.status))
+        self._render_status()
+        self.refresh_bindings()
+        new = [title for key, title in self.attention.items() if key not in before]
+        if new and repairs.offered(report):
+            self.notify(f"{new[0]}: press {display_key(effective_keys(self.keymap)['repair'])} to see the repairs",
+                        title="Needs attention", severity="warning", timeout=10)
+
+    def action_repair(self) -> None:
+        table = self.query_one(AccessoryTable)
+        accessory = table.selected_accessory if table.has_focus else None
+        offered = repairs.offered(self.report, accessory) or repairs.offered(self.report)
+        if not offered:
+            self.notify("Nothing to repair: no check found a problem shipdeck can fix (r checks again).")
+            return
+        if len(offered) == 1:
+            self.repair(*offered[0])
+            return
+        options = [(str(index), f"{repair.label} — {finding.target}") for index, (finding, repair) in
+                   enumerate(offered)]
+        self.push_screen(ChoiceScreen("Which repair?", options, explanation=offered[0][0].what),
+                         lambda index: self.repair(*offered[int(index)]) if index is not None else None)
+
+    def repair(self, finding, repair) -> None:
+        """A repair that deletes nothing is confirmed here (its exact steps); one that deletes data is
+        confirmed by the engine's own request, where the `host:path` must be typed."""
+        if repair.destructive:
+            self.start_run(lambda: self.fleet.repair(repair.id))
+            return
+        self.push_screen(ConfirmScreen(repairs.confirmation(finding, repair), confirm_label="Repair",
+                                       where=self.where),
+                         lambda confirmed: self.start_run(lambda: self.fleet.repair(repair.id)) if confirmed else None)
 
     def action_focus_panel(self, panel: str) -> None:
         selector = PANELS.get(panel)
@@ -616,6 +675,9 @@ class Dashboard(App[int], inherit_bindings=False):
                 "one host at a time (asks first)")
             add("Reboot proxy (all hosts at once)", lambda: self.proxy_reboot(rolling=False), "proxy-reboot",
                 "brief outage on every host (asks first)")
+            for finding, repair in repairs.offered(self.report):
+                add(f"Repair: {repair.label} ({finding.target})", lambda f=finding, r=repair: self.repair(f, r),
+                    "repair", "deletes data (asks first)" if repair.destructive else "nothing is deleted")
             add("Release the deploy lock", self.action_lock_release, "lock-release")
             add("Prune old containers and images", self.action_prune, "prune")
         if self.run_active:

@@ -47,6 +47,7 @@ KEYS: tuple[KeySpec, ...] = (
     KeySpec("proxy-reboot", "P", "proxy_reboot", "Reboot proxy", show=False, writes=True),
     KeySpec("lock-release", "u", "lock_release", "Release lock", show=False, writes=True),
     KeySpec("prune", "X", "prune", "Prune", show=False, writes=True),
+    KeySpec("repair", "R", "repair", "Repair", writes=True),
     KeySpec("cancel-run", "c", "cancel_run", "Cancel run"),
     KeySpec("logs", "l", "open_logs", "Logs", group=VIEW),
     KeySpec("refresh", "r", "refresh", "Refresh", group=VIEW, show=False),

@@ -21,7 +21,7 @@ from app.errors import UsageError
 OPERATIONS = frozenset({
     "setup", "deploy", "redeploy", "rollback", "app_boot", "app_start", "app_stop", "app_remove", "app_exec",
     "accessory_boot", "accessory_reboot", "accessory_remove", "proxy_boot", "proxy_reboot", "lock_acquire",
-    "lock_release", "prune", "details",
+    "lock_release", "prune", "details", "repair",
 })
 
 
@@ -80,6 +80,9 @@ class OpeningFleet:
         fleet = await self.ready()
         async for event in fleet.logs(sources, **options):
             yield event
+
+    async def diagnose(self) -> api.DiagnosisReport:
+        return await (await self.ready()).diagnose()
 
     async def close(self) -> None:
         if self._task is not None and not self._task.done():

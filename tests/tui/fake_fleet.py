@@ -264,6 +264,9 @@ class FakeFleet:
         self.log_events: list[api.LogEvent] = []  # what logs() yields
         self.log_requests: list[tuple[tuple[api.LogSource, ...], int | None, bool]] = []
         self.status_calls = 0
+        self.findings: tuple = ()  # what diagnose() reports (healthy by default)
+        self.diagnose_calls = 0
+        self.repaired: list[str] = []
         self._watchers: list[asyncio.Queue[api.FleetChange | None]] = []
         self.closed = False
 
@@ -496,6 +499,28 @@ class FakeFleet:
 
     def details(self, selection=EVERYWHERE):
         return self._start("details", lambda run: asyncio.sleep(0))
+
+    async def diagnose(self) -> api.DiagnosisReport:
+        self.diagnose_calls += 1
+        return api.DiagnosisReport(taken_at=self.clock(), findings=tuple(self.findings), checks=("fake",))
+
+    def repair(self, repair_id: str):
+        found = api.DiagnosisReport(taken_at=0, findings=tuple(self.findings)).repair(repair_id)
+        assert found is not None, repair_id
+        finding, repair = found
+
+        async def run_repair(run: FakeRun) -> None:
+            if repair.destructive:
+                await self._confirm(ConfirmationRequest(
+                    action="accessory.wipe", target=finding.target, title=repair.label,
+                    consequence=repair.consequence, destroys_data=True, typed=repair.typed,
+                    effects=tuple(Effect(step.where, step.command) for step in repair.steps)))
+            for step in repair.steps:
+                await run.step("repair", step.purpose or repair.label, finding.host, [f"$ {step.command}"])
+            self.repaired.append(repair_id)
+            self.findings = ()
+
+        return self._start(f"doctor repair {repair_id}", run_repair)
 
     async def close(self) -> None:
         self.closed = True
