@@ -28,6 +28,7 @@ from app.errors import ShipdeckError
 
 Operation = Callable[[Run], Awaitable[Any]]
 STATS_FILE_ENV = "SHIPDECK_STATS_FILE"
+DIAGNOSE_TIMEOUT_S = 120.0
 
 
 def split(value: str | None) -> tuple[str, ...]:
@@ -102,7 +103,8 @@ def run_operation(args: argparse.Namespace, command: str, subcommand: str | None
         output = AutoOutput(args.auto, fleet.config, verbose=verbose)
         try:
             exit_code, value = asyncio.run(_drive(fleet, command, subcommand, operation,
-                                                  options_from(args, **options), output.sinks()))
+                                                  options_from(args, **options), output.sinks(),
+                                                  diagnose_failure=command != "doctor"))
         finally:
             output.write_reports()
         return exit_code
@@ -115,8 +117,35 @@ def run_operation(args: argparse.Namespace, command: str, subcommand: str | None
     return exit_code
 
 
+def _a_step_failed(error: object) -> bool:
+    """A step failed on a host (exit 1), not the config, a connection, the lock or a confirmation: the
+    failures a diagnosis can explain."""
+    from app.cli.exit_codes import STEP_FAILED, exit_code_for
+
+    return not isinstance(error, BaseException) or exit_code_for(error) == STEP_FAILED
+
+
+async def _diagnose_failure(fleet: Fleet, sinks: tuple[Callable, ...]) -> None:
+    """After a failed `--auto` run: every read-only check, its findings as Diagnosis events (each with the
+    command that repairs it), so the job log ends with what went wrong and the way out."""
+    from app.engine import doctor
+
+    try:
+        report = await asyncio.wait_for(fleet.diagnose(), DIAGNOSE_TIMEOUT_S)
+    except Exception:  # the run's own error stays the result; the diagnosis is a bonus
+        return
+    for finding in report.attention:
+        event = doctor.diagnosis_event(finding)
+        commands = tuple((repair.label, "shipdeck --auto doctor --repair " + repair.id
+                          + (f" --confirm={repair.confirm}" if repair.destructive and repair.confirm else ""))
+                         for repair in finding.repairs)
+        event = dataclasses.replace(event, fixes=commands or event.fixes)
+        for sink in sinks:
+            sink(event)
+
+
 async def _drive(fleet: Fleet, command: str, subcommand: str | None, operation: Operation, options: RunOptions,
-                 sinks: tuple[Callable, ...]) -> tuple[int, Any]:
+                 sinks: tuple[Callable, ...], *, diagnose_failure: bool = False) -> tuple[int, Any]:
     began = time.monotonic()
     loop = asyncio.get_running_loop()
     installed: list[signal.Signals] = []
@@ -132,6 +161,8 @@ async def _drive(fleet: Fleet, command: str, subcommand: str | None, operation: 
             except (NotImplementedError, RuntimeError):  # not the main thread
                 pass
         result = await handle.result()
+        if diagnose_failure and not result.ok and not result.cancelled and _a_step_failed(result.value):
+            await _diagnose_failure(fleet, sinks)
     finally:
         for signum in installed:
             loop.remove_signal_handler(signum)
