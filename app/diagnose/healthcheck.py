@@ -28,6 +28,8 @@ _WORD_PORT = re.compile(r"\bport\s*[:=]?\s*(?P<port>\d{1,5})\b", re.IGNORECASE)
 _BARE_PORT = re.compile(r"(?:^|[\s\"'=(])(?P<host>0\.0\.0\.0|127\.0\.0\.1|localhost|\[::1?\]|\*)?:(?P<port>\d{2,5})"
                         r"(?=[\s\"',)]|$)")
 _CHECK_FAILED = re.compile(r"Healthcheck failed", re.IGNORECASE)
+# A request log line with its status: Rails' `Completed 404 Not Found in 0ms`
+_APP_COMPLETED = re.compile(r"\bCompleted (\d{3})\b")
 _STATUS = re.compile(r"Unexpected status \((?P<status>\d{3})\)|\bstatus[ =:]+(?P<bare>\d{3})\b", re.IGNORECASE)
 _REFUSED = re.compile(r"connection refused", re.IGNORECASE)
 _TIMED_OUT = re.compile(r"Request timed out|context deadline exceeded|i/o timeout", re.IGNORECASE)
@@ -108,6 +110,8 @@ def _cause(config: Config, role: Role, app_lines: Sequence[str], proxy_lines: Se
                      fix="Read the last log lines below for the error; `shipdeck app logs` shows more.")
     checks = [line for line in proxy_lines if _CHECK_FAILED.search(line)]
     statuses = [int(found["status"] or found["bare"]) for line in checks for found in _STATUS.finditer(line)]
+    if not statuses:  # a new container gets no traffic before it is healthy: its requests are the checks
+        statuses = [int(status) for line in app_lines for status in _APP_COMPLETED.findall(line)]
     if any(_HOST_BLOCKED.search(line) for line in app_lines) or 403 in statuses:
         return Cause("host_blocked", "the app rejects the health check's Host header",
                      why="kamal-proxy sends the container's address as the Host header; the app's host "

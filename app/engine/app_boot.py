@@ -229,6 +229,16 @@ def boot_failure_diagnosis(run: Run, app: AppOnHost, version: str, error: BaseEx
     role, host = app.role.name, app.host_name
     container = app.role.container_name(version)
     lines = [line for line in report.splitlines() if line.strip()]
+    from app.diagnose.healthcheck import recognise_failed_health_check
+
+    finding = recognise_failed_health_check(str(error), config=run.config, role=app.role, host=host,
+                                            app_lines=lines, container=container)
+    if finding is not None:  # the likely cause, from the container's own lines
+        return Diagnosis(
+            code=finding.code, title=finding.title, host=host, target=container,
+            detail="\n".join([finding.what, finding.why, f"Fix: {finding.fix}", *finding.evidence]),
+            fixes=(("Read the new container's log", f"shipdeck app logs -r {role} -h {host} -n 200"),
+                   ("The previous version still serves; deploy again once fixed", "shipdeck deploy")))
     return Diagnosis(
         code="app.boot_failed", title=f"{container} did not become healthy on {host}: {error}", host=host,
         target=container, detail="\n".join(lines[-20:]),

@@ -96,3 +96,12 @@ def test_other_errors_are_not_health_checks(tmp_path: Path) -> None:
     poller = recognise_failed_health_check("container not ready after 30 seconds (unhealthy)", config=config,
                                            role=config.role("web"), host="web1", app_lines=["booting"])
     assert poller is not None and poller.target == "the new web container"
+
+
+def test_the_apps_own_request_log_gives_the_status_when_the_proxy_lines_are_missing(tmp_path: Path) -> None:
+    rails = [*PUMA, '2026-03-01T12:00:04Z Started GET "/health" for 172.18.0.2',
+             "2026-03-01T12:00:04Z Completed 404 Not Found in 0ms"]
+    missing = recognise(tmp_path, rails, proxy={"app_port": 3000, "healthcheck": {"path": "/health"}})
+    assert missing.code == "healthcheck.wrong_path"
+    failing = recognise(tmp_path, [*PUMA, "Completed 500 Internal Server Error in 3ms"])
+    assert failing.code == "healthcheck.app_error"

@@ -237,7 +237,7 @@ def test_a_failed_boot_emits_a_diagnosis_with_fixes(tmp_path: Path, monkeypatch)
     diagnoses = [event for event in run.events.events if isinstance(event, Diagnosis)]
     assert len(diagnoses) == 1
     diagnosis = diagnoses[0]
-    assert diagnosis.code == "app.boot_failed" and diagnosis.host == "h1"
+    assert diagnosis.code.startswith("healthcheck.") and diagnosis.host == "h1"  # the likely cause, recognised
     assert diagnosis.target == role.container_name("v2") and "FAIL_HEALTHCHECK is set" in diagnosis.detail
     assert any("app logs" in command for _, command in diagnosis.fixes)
 
