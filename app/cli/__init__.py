@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "app.config.cli",
     "app.secrets.cli",
     "app.cli.engine_commands",
+    "app.cli.logs_args",
     "app.headless.cli",
     "app.sandbox.cli",
     "app.cli.ui",

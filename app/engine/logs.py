@@ -23,6 +23,8 @@ from app.engine import api
 from app.engine.status import accessory_name, app_identity, parse_time
 from app.errors import UsageError
 from app.remote import app_docker
+from app.remote.docker_errors import DockerCommandError
+from app.remote.docker_streams import since_parameter
 from app.remote.host import UP
 
 if TYPE_CHECKING:
@@ -151,11 +153,12 @@ class LogStream:
 
     def line(self, target: Target, stream: str, raw: str) -> api.LogLine | None:
         timestamp, text = split_timestamp(raw)
-        if self.pattern is not None and not self.pattern.search(text):
-            return None
-        return api.LogLine(source=target.source, host=target.host, container=target.container, text=text,
+        line = api.LogLine(source=target.source, host=target.host, container=target.container, text=text,
                            stream="stderr" if stream == "stderr" else "stdout", timestamp=timestamp,
                            role=target.role, accessory=target.accessory)
+        if self.pattern is not None and not self.pattern.search(line.text):
+            return None  # matched on the masked text: a pattern cannot probe for a secret's value
+        return line
 
     async def collect(self, target: Target) -> list[api.LogLine]:
         """Non-follow: a container's selected lines."""
@@ -257,9 +260,40 @@ class LogStream:
                 await task
 
 
+def check_options(*, since: str | None, tail: int | None, grep: str | None) -> None:
+    """Refuse a bad `since`, `tail` or `grep` before anything is read, naming the value."""
+    if tail is not None and tail < 0:
+        raise UsageError(f"tail must be 0 or more lines, got {tail}")
+    if since:
+        try:
+            since_parameter(since)
+        except DockerCommandError:
+            raise UsageError(f"since {since!r} is neither a duration (30s, 5m, 1h) nor a time "
+                             "(2026-05-01T10:00:00Z, Unix seconds)") from None
+    if grep:
+        try:
+            re.compile(grep)
+        except re.error as error:
+            raise UsageError(f"grep {grep!r} is not a regular expression: {error}") from None
+
+
+def resolve_secrets(fleet: Fleet) -> None:
+    """Look up every secret the project names, so that each value is known to the mask before the first line
+    is read (a container logs the secrets it was given; nothing else in a logs call would resolve them)."""
+    if fleet.config is None or fleet.secrets is None:
+        return
+    from app.engine.auto import secret_references
+
+    lookup = getattr(fleet.secrets, "lookup", None)
+    for name in secret_references(fleet.config) if lookup is not None else ():
+        lookup(name)
+
+
 async def stream_logs(fleet: Fleet, sources: Sequence[api.LogSource], *, since: str | None, tail: int | None,
                       follow: bool, grep: str | None) -> AsyncIterator[api.LogEvent]:
+    check_options(since=since, tail=tail, grep=grep)
     check_sources(fleet, sources)
+    await asyncio.to_thread(resolve_secrets, fleet)
     stream = LogStream(fleet, sources, since=since, tail=tail, grep=grep)
     if not follow:
         targets = await find_targets(fleet, sources)
