@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from app.engine.fleet import Fleet
 
 RESUME_POLL = 0.2  # seconds between checks that a dropped host is back
+QUEUE_LINES = 8192  # lines read ahead of the consumer; beyond it, reading waits (Docker keeps the rest)
 
 
 @dataclass(frozen=True)
@@ -147,7 +148,8 @@ class LogStream:
         self.since = since
         self.tail = tail
         self.pattern = re.compile(grep) if grep else None
-        self.queue: asyncio.Queue[api.LogEvent] = asyncio.Queue()
+        # bounded: a consumer slower than the containers holds the readers back instead of the queue growing
+        self.queue: asyncio.Queue[api.LogEvent] = asyncio.Queue(QUEUE_LINES)
         self.readers: dict[str, asyncio.Task[None]] = {}  # container id -> reader
         self.latest: dict[tuple[Any, ...], Target] = {}  # the newest container per source and host
 
@@ -171,8 +173,11 @@ class LogStream:
                     lines.append(found)
         return lines
 
-    async def follow(self, target: Target, *, from_start: bool) -> None:
-        """Read a container until it stops; resume after a dropped connection behind a LogGap."""
+    async def follow(self, target: Target, *, from_start: bool, switched: api.LogSwitched | None = None) -> None:
+        """Read a container until it stops (behind `switched`, when it replaced one); resume after a dropped
+        connection behind a LogGap."""
+        if switched is not None:
+            await self.queue.put(switched)
         cursor = Cursor()
         tail: int | None = None if from_start else self.tail
         since: str | None = None if from_start else self.since
@@ -185,7 +190,7 @@ class LogStream:
                     if not cursor.fresh(timestamp, text):
                         continue
                     if found is not None:
-                        self.queue.put_nowait(found)
+                        await self.queue.put(found)
 
             try:
                 await remote.unless_lost(pump())
@@ -201,12 +206,12 @@ class LogStream:
             dropped = time.time()
             await self._until_up(remote)
             if await self._stopped(target):
-                self.queue.put_nowait(api.LogGap(source=target.source, host=target.host, container=target.container,
+                await self.queue.put(api.LogGap(source=target.source, host=target.host, container=target.container,
                                                  reason=reason or "connection lost", since=dropped, until=None,
                                                  role=target.role, accessory=target.accessory))
                 return
             resumed = time.time()
-            self.queue.put_nowait(api.LogGap(source=target.source, host=target.host, container=target.container,
+            await self.queue.put(api.LogGap(source=target.source, host=target.host, container=target.container,
                                              reason=reason or "connection lost", since=dropped, until=resumed,
                                              role=target.role, accessory=target.accessory))
             tail = None
@@ -231,13 +236,14 @@ class LogStream:
         if target.id in self.readers and not self.readers[target.id].done():
             return
         previous = self.latest.get(target.key)
+        switched = None
         if previous is not None and previous.id != target.id:
-            self.queue.put_nowait(api.LogSwitched(source=target.source, host=target.host,
-                                                  old_container=previous.container, new_container=target.container,
-                                                  at=time.time(), role=target.role, accessory=target.accessory,
-                                                  version=target.version))
+            switched = api.LogSwitched(source=target.source, host=target.host, old_container=previous.container,
+                                       new_container=target.container, at=time.time(), role=target.role,
+                                       accessory=target.accessory, version=target.version)
         self.latest[target.key] = target
-        self.readers[target.id] = asyncio.ensure_future(self.follow(target, from_start=from_start))
+        self.readers[target.id] = asyncio.ensure_future(self.follow(target, from_start=from_start,
+                                                                    switched=switched))
 
     async def watch_for_new(self, changes: AsyncIterator[api.FleetChange]) -> None:
         async for change in changes:
