@@ -1,4 +1,5 @@
-"""Logs from real containers on the sandbox (the demo app on two hosts, its Postgres accessory, kamal-proxy):
+"""Logs from real containers on the sandbox (the demo app's web role on two hosts and its worker on a third,
+its Postgres accessory, kamal-proxy):
 `shipdeck logs` prints the merged, prefixed stream, masks the secret the app logs, stops cleanly on Ctrl-C and
 on a closed pipe; the dashboard's log view filters, inverts the filter, searches with a counter, pauses and
 resumes following, narrows to a time window, saves the view (secret masked), and follows a deploy's new
@@ -43,7 +44,7 @@ WEB_CMD = f"sh -c 'echo \"{LEAK}$POSTGRES_PASSWORD\"; exec bin/web'"
 @pytest.fixture(scope="module")
 def project(sandbox: Sandbox, tmp_path_factory: pytest.TempPathFactory):
     made = make_project(sandbox, sandbox.copy_demo(tmp_path_factory.mktemp("logs") / "demo"), accessories=True,
-                        job=False, extra={"deploy_timeout": 20})
+                        extra={"deploy_timeout": 20})
     config = made.config
     config["servers"]["web"]["cmd"] = WEB_CMD
     (made.path / "config" / "deploy.yml").write_text(yaml.safe_dump(config, sort_keys=False))
@@ -125,6 +126,10 @@ def test_the_cli_prints_app_accessory_and_proxy_lines_prefixed_merged_and_masked
                             for line in narrowed.splitlines())
     tail = shipdeck(project, "logs", "--hosts", web1, "--tail", "2", timeout=120).stdout.splitlines()
     assert len(tail) == 2
+    job_host = project.config["servers"]["job"]["hosts"][0]
+    every_role = shipdeck(project, "logs", "--since", "1h", timeout=120).stdout
+    assert f"{job_host}/job | " in every_role and "[jobs] worker started" in every_role
+    assert f"{web1}/web | " in every_role and "/db | " not in every_role and "kamal-proxy | " not in every_role
 
 
 def test_the_cli_follow_ends_cleanly_on_ctrl_c_and_on_a_closed_pipe(in_project: Project) -> None:
@@ -225,6 +230,7 @@ async def test_the_view_filters_searches_windows_and_saves_real_container_lines(
             await quiet(view, pilot)
             kinds = {line.source.kind for line in lines_of(view)}
             assert kinds == {"app", "accessory", "proxy"}, kinds
+            assert {line.source.role for line in lines_of(view) if line.source.kind == "app"} == {"web", "job"}
             assert any(f"{LEAK}[REDACTED]" in line.text for line in lines_of(view))
             assert not any(password in row for row in rows(view))
 
