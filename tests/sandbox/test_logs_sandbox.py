@@ -182,7 +182,8 @@ async def until(condition, pilot, timeout: float, what: str) -> None:
 async def open_logs(app: Dashboard, pilot) -> LogView:
     await until(lambda: app.status_loaded, pilot, 30, "the first status")
     app.open_log_screen((api.LogSource.app(), api.LogSource.accessory_of("db"), api.LogSource.proxy()))
-    await until(lambda: isinstance(app.screen, LogScreen), pilot, 5, "the log screen")
+    await until(lambda: isinstance(app.screen, LogScreen) and app.screen.received > 0, pilot, 30,
+                "the log screen with its first lines")
     return app.screen.query_one(LogView)
 
 
