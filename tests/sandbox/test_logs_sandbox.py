@@ -269,7 +269,7 @@ async def test_the_view_filters_searches_windows_and_saves_real_container_lines(
             assert label(view, "#log-search-count") == f"search: {expected - 1}/{expected}"
             current = view.model.current_match()
             assert current is not None and "Started GET" in current.entry.text
-            assert len(view.model) == everything  # search hides nothing
+            assert len(view.model) >= everything  # search hides nothing (the worker may have logged meanwhile)
 
             # -- time window: the last minute, then everything again --
             oldest = min(line.timestamp for line in lines_of(view))
