@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "app.secrets.cli",
     "app.cli.engine_commands",
     "app.cli.doctor",
+    "app.cli.logs_args",
     "app.headless.cli",
     "app.sandbox.cli",
     "app.cli.ui",

@@ -11,11 +11,13 @@ still runs (a lost connection) is resumed after the host is back, from the last 
 from __future__ import annotations
 
 import asyncio
+import calendar
 import contextlib
 import re
 import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from app import contract
@@ -23,12 +25,15 @@ from app.engine import api
 from app.engine.status import accessory_name, app_identity, parse_time
 from app.errors import UsageError
 from app.remote import app_docker
+from app.remote.docker_errors import DockerCommandError
+from app.remote.docker_streams import since_parameter
 from app.remote.host import UP
 
 if TYPE_CHECKING:
     from app.engine.fleet import Fleet
 
 RESUME_POLL = 0.2  # seconds between checks that a dropped host is back
+QUEUE_LINES = 8192  # lines read ahead of the consumer; beyond it, reading waits (Docker keeps the rest)
 
 
 @dataclass(frozen=True)
@@ -67,10 +72,34 @@ class Cursor:
         return False
 
 
+_whole_seconds: dict[str, int] = {}  # `2024-05-01T10:00:00` -> Unix time: a stream's lines share few seconds
+
+
+def docker_time(stamp: str) -> float | None:
+    """Docker's `--timestamps` form (`2024-05-01T10:00:00.123456789Z`) → Unix time, without a regular expression
+    for every line; any other RFC 3339 form goes to `parse_time`."""
+    if len(stamp) >= 20 and stamp[-1] == "Z" and stamp[10] == "T" and (len(stamp) == 20 or stamp[19] == "."):
+        base, fraction = stamp[:19], stamp[19:-1]
+        seconds = _whole_seconds.get(base)
+        if seconds is None:
+            try:
+                seconds = calendar.timegm(datetime.strptime(base, "%Y-%m-%dT%H:%M:%S").timetuple())
+            except ValueError:
+                return parse_time(stamp)
+            if len(_whole_seconds) > 4096:
+                _whole_seconds.clear()
+            _whole_seconds[base] = seconds
+        if not fraction:
+            return float(seconds)
+        if fraction[1:].isdigit():
+            return seconds + float(fraction)
+    return parse_time(stamp)
+
+
 def split_timestamp(text: str) -> tuple[float | None, str]:
     """`2024-05-01T10:00:00.123456789Z hello` → (Unix time, "hello")."""
     stamp, separator, rest = text.partition(" ")
-    moment = parse_time(stamp) if separator and stamp[:4].isdigit() and "T" in stamp else None
+    moment = docker_time(stamp) if separator and stamp[:4].isdigit() and "T" in stamp else None
     return (moment, rest) if moment is not None else (None, text)
 
 
@@ -145,17 +174,23 @@ class LogStream:
         self.since = since
         self.tail = tail
         self.pattern = re.compile(grep) if grep else None
-        self.queue: asyncio.Queue[api.LogEvent] = asyncio.Queue()
+        # bounded: a consumer slower than the containers holds the readers back instead of the queue growing
+        self.queue: asyncio.Queue[api.LogEvent] = asyncio.Queue(QUEUE_LINES)
         self.readers: dict[str, asyncio.Task[None]] = {}  # container id -> reader
         self.latest: dict[tuple[Any, ...], Target] = {}  # the newest container per source and host
 
     def line(self, target: Target, stream: str, raw: str) -> api.LogLine | None:
         timestamp, text = split_timestamp(raw)
-        if self.pattern is not None and not self.pattern.search(text):
-            return None
-        return api.LogLine(source=target.source, host=target.host, container=target.container, text=text,
+        return self.typed(target, stream, timestamp, text)
+
+    def typed(self, target: Target, stream: str, timestamp: float | None, text: str) -> api.LogLine | None:
+        """The line as the API's type (masked), or None when `grep` leaves it out."""
+        line = api.LogLine(source=target.source, host=target.host, container=target.container, text=text,
                            stream="stderr" if stream == "stderr" else "stdout", timestamp=timestamp,
                            role=target.role, accessory=target.accessory)
+        if self.pattern is not None and not self.pattern.search(line.text):
+            return None  # matched on the masked text: a pattern cannot probe for a secret's value
+        return line
 
     async def collect(self, target: Target) -> list[api.LogLine]:
         """Non-follow: a container's selected lines."""
@@ -168,21 +203,29 @@ class LogStream:
                     lines.append(found)
         return lines
 
-    async def follow(self, target: Target, *, from_start: bool) -> None:
-        """Read a container until it stops; resume after a dropped connection behind a LogGap."""
+    async def follow(self, target: Target, *, from_start: bool, switched: api.LogSwitched | None = None) -> None:
+        """Read a container until it stops (behind `switched`, when it replaced one); resume after a dropped
+        connection behind a LogGap."""
+        if switched is not None:
+            await self.queue.put(switched)
         cursor = Cursor()
         tail: int | None = None if from_start else self.tail
         since: str | None = None if from_start else self.since
         remote = self.fleet.pool[target.host]
         while True:
             async def pump(tail: int | None = tail, since: str | None = since) -> None:
+                queue = self.queue
                 async for raw in app_docker.stream_logs(remote, target.id, tail=tail, since=since, follow=True):
-                    found = self.line(target, raw.stream, raw.text)
                     timestamp, text = split_timestamp(raw.text)
                     if not cursor.fresh(timestamp, text):
                         continue
-                    if found is not None:
-                        self.queue.put_nowait(found)
+                    found = self.typed(target, raw.stream, timestamp, text)
+                    if found is None:
+                        continue
+                    if queue.full():
+                        await queue.put(found)  # the consumer is behind: wait for it
+                    else:
+                        queue.put_nowait(found)
 
             try:
                 await remote.unless_lost(pump())
@@ -198,12 +241,12 @@ class LogStream:
             dropped = time.time()
             await self._until_up(remote)
             if await self._stopped(target):
-                self.queue.put_nowait(api.LogGap(source=target.source, host=target.host, container=target.container,
+                await self.queue.put(api.LogGap(source=target.source, host=target.host, container=target.container,
                                                  reason=reason or "connection lost", since=dropped, until=None,
                                                  role=target.role, accessory=target.accessory))
                 return
             resumed = time.time()
-            self.queue.put_nowait(api.LogGap(source=target.source, host=target.host, container=target.container,
+            await self.queue.put(api.LogGap(source=target.source, host=target.host, container=target.container,
                                              reason=reason or "connection lost", since=dropped, until=resumed,
                                              role=target.role, accessory=target.accessory))
             tail = None
@@ -228,13 +271,14 @@ class LogStream:
         if target.id in self.readers and not self.readers[target.id].done():
             return
         previous = self.latest.get(target.key)
+        switched = None
         if previous is not None and previous.id != target.id:
-            self.queue.put_nowait(api.LogSwitched(source=target.source, host=target.host,
-                                                  old_container=previous.container, new_container=target.container,
-                                                  at=time.time(), role=target.role, accessory=target.accessory,
-                                                  version=target.version))
+            switched = api.LogSwitched(source=target.source, host=target.host, old_container=previous.container,
+                                       new_container=target.container, at=time.time(), role=target.role,
+                                       accessory=target.accessory, version=target.version)
         self.latest[target.key] = target
-        self.readers[target.id] = asyncio.ensure_future(self.follow(target, from_start=from_start))
+        self.readers[target.id] = asyncio.ensure_future(self.follow(target, from_start=from_start,
+                                                                    switched=switched))
 
     async def watch_for_new(self, changes: AsyncIterator[api.FleetChange]) -> None:
         async for change in changes:
@@ -257,9 +301,40 @@ class LogStream:
                 await task
 
 
+def check_options(*, since: str | None, tail: int | None, grep: str | None) -> None:
+    """Refuse a bad `since`, `tail` or `grep` before anything is read, naming the value."""
+    if tail is not None and tail < 0:
+        raise UsageError(f"tail must be 0 or more lines, got {tail}")
+    if since:
+        try:
+            since_parameter(since)
+        except DockerCommandError:
+            raise UsageError(f"since {since!r} is neither a duration (30s, 5m, 1h) nor a time "
+                             "(2026-05-01T10:00:00Z, Unix seconds)") from None
+    if grep:
+        try:
+            re.compile(grep)
+        except re.error as error:
+            raise UsageError(f"grep {grep!r} is not a regular expression: {error}") from None
+
+
+def resolve_secrets(fleet: Fleet) -> None:
+    """Look up every secret the project names, so that each value is known to the mask before the first line
+    is read (a container logs the secrets it was given; nothing else in a logs call would resolve them)."""
+    if fleet.config is None or fleet.secrets is None:
+        return
+    from app.engine.auto import secret_references
+
+    lookup = getattr(fleet.secrets, "lookup", None)
+    for name in secret_references(fleet.config) if lookup is not None else ():
+        lookup(name)
+
+
 async def stream_logs(fleet: Fleet, sources: Sequence[api.LogSource], *, since: str | None, tail: int | None,
                       follow: bool, grep: str | None) -> AsyncIterator[api.LogEvent]:
+    check_options(since=since, tail=tail, grep=grep)
     check_sources(fleet, sources)
+    await asyncio.to_thread(resolve_secrets, fleet)
     stream = LogStream(fleet, sources, since=since, tail=tail, grep=grep)
     if not follow:
         targets = await find_targets(fleet, sources)

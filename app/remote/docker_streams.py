@@ -80,14 +80,21 @@ async def container_logs(docker: aiodocker.Docker, container: str, *, tail: int 
 
 
 async def _multiplexed_frames(response: aiohttp.ClientResponse) -> AsyncIterator[tuple[StreamName, bytes]]:
-    """The engine's 8-byte-header framing: [stream, 0, 0, 0, size (big endian, 4 bytes)] + payload."""
-    while True:
-        try:
-            header = await response.content.readexactly(8)
-        except asyncio.IncompleteReadError:
-            return
-        size = int.from_bytes(header[4:8], "big")
-        yield _STREAMS.get(header[0], "stdout"), await response.content.readexactly(size)
+    """The engine's 8-byte-header framing: [stream, 0, 0, 0, size (big endian, 4 bytes)] + payload.
+
+    Read in whatever chunks arrive and cut into frames here: a log stream is a frame per line, and two awaited
+    reads per line cost more than the rest of the line's way to the screen."""
+    buffer = b""
+    while chunk := await response.content.readany():
+        buffer = buffer + chunk if buffer else chunk
+        offset, available = 0, len(buffer)
+        while available - offset >= 8:
+            end = offset + 8 + int.from_bytes(buffer[offset + 4:offset + 8], "big")
+            if end > available:
+                break
+            yield _STREAMS.get(buffer[offset], "stdout"), buffer[offset + 8:end]
+            offset = end
+        buffer = buffer[offset:]
 
 
 async def _raw_frames(response: aiohttp.ClientResponse) -> AsyncIterator[tuple[StreamName, bytes]]:

@@ -189,3 +189,41 @@ def test_status_caches_drop_what_dockers_events_say_changed() -> None:
     cache.routes = ()
     cache.trust(False)
     assert not cache.routes_known
+
+
+async def test_a_slow_log_consumer_holds_the_reader_back_and_loses_no_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The read-ahead queue stays bounded while a container has far more lines than the consumer takes."""
+    from app.engine import logs as engine_logs
+    from app.remote.docker_streams import LogLine as RawLine
+
+    total = engine_logs.QUEUE_LINES * 3
+    read = 0
+
+    async def stream_logs(remote, container, *, tail, since, follow):
+        nonlocal read
+        for n in range(total):
+            read += 1
+            yield RawLine("stdout", f"2026-05-01T10:00:00.{n:09d}Z line {n}")
+        await asyncio.Event().wait()  # a followed container that prints nothing more
+
+    class Remote:
+        async def unless_lost(self, work):
+            return await work
+
+    class Fleet:
+        pool = {"h1": Remote()}
+
+    monkeypatch.setattr(engine_logs.app_docker, "stream_logs", stream_logs)
+    stream = engine_logs.LogStream(Fleet(), [api.LogSource.app()], since=None, tail=None, grep=None)
+    target = engine_logs.Target(api.LogSourceKind.APP, "h1", "demo-web-v1", "abc", role="web")
+    reader = asyncio.ensure_future(stream.follow(target, from_start=True))
+    await asyncio.sleep(0.05)
+    assert stream.queue.qsize() == engine_logs.QUEUE_LINES
+    assert read <= engine_logs.QUEUE_LINES + 1  # the reader waits for the consumer
+    taken = []
+    while len(taken) < total:
+        taken.append((await stream.queue.get()).text)
+    assert taken == [f"line {n}" for n in range(total)]
+    reader.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await reader
