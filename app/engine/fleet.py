@@ -365,10 +365,16 @@ class Fleet:
         return await doctor.diagnose(self, environ=environ, tail=tail or doctor.DEFAULT_TAIL)
 
     def repair(self, repair_id: str, *, restore: bool = True) -> RunHandle:
-        """Run a repair a finding offers: `<accessory>-password` (reset in place, then the app is rebooted)
-        or `<accessory>-wipe` (confirmed `accessory.wipe:<accessory>`: back up, wipe, boot, restore)."""
+        """Run a repair a finding offers: `<accessory>-password` (reset in place, then the app is rebooted),
+        `<accessory>-wipe` (confirmed `accessory.wipe:<accessory>`: back up, wipe, boot, restore),
+        `proxy-reboot` (one host at a time when there are several) or `lock-release`; the last two are the
+        operations of the same name, confirmed as they always are."""
         from app.engine import repairs
 
+        if repair_id == "proxy-reboot":
+            return self.proxy_reboot(rolling=len(self._require_project().proxy_hosts) > 1)
+        if repair_id == "lock-release":
+            return self.lock_release()
         name, kind = repairs.parse_repair_id(repair_id)
         if kind == "password":
             return self.start("doctor", "repair", lambda run: repairs.reset_password(run, name))

@@ -565,7 +565,7 @@ class Dashboard(App[int], inherit_bindings=False):
     def repair(self, finding, repair) -> None:
         """A repair that deletes nothing is confirmed here (its exact steps); one that deletes data is
         confirmed by the engine's own request, where the `host:path` must be typed."""
-        if repair.destructive:
+        if repairs.engine_confirms(repair):
             self.start_run(lambda: self.fleet.repair(repair.id))
             return
         self.push_screen(ConfirmScreen(repairs.confirmation(finding, repair), confirm_label="Repair",

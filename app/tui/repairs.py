@@ -36,6 +36,16 @@ def offered(report: DiagnosisReport | None, accessory: str | None = None) -> lis
     return sorted(pairs, key=lambda pair: pair[1].destructive)
 
 
+# Repairs that are engine operations asking their own confirmation (the exact commands per host).
+ASKED_BY_THE_ENGINE = frozenset({"proxy-reboot"})
+
+
+def engine_confirms(repair: Repair) -> bool:
+    """The engine's own request confirms it: a repair that deletes data (with `host:path` to type), or an
+    operation that always asks (a proxy reboot)."""
+    return repair.destructive or repair.id in ASKED_BY_THE_ENGINE
+
+
 def confirmation(finding: Finding, repair: Repair) -> ConfirmationRequest:
     """The confirmation of a repair that deletes nothing: each step as it will run, where. (A repair that
     deletes data is confirmed by the engine's own request, with the `host:path` to type.)"""

@@ -179,3 +179,45 @@ def test_back_up_then_wipe_needs_its_confirmation_and_restores_every_row(project
     assert row_ids(project) == before
     visit(project, 200)
     assert third not in output and current not in output
+
+
+def test_a_stale_lock_is_found_and_a_fresh_one_is_not(project: Project) -> None:
+    """A lock a crashed deploy left two hours ago is reported with its holder and age; one taken a moment
+    ago may belong to a deploy still running and is not."""
+    import base64
+
+    sandbox, host = project.sandbox, last_host(project.sandbox)
+    password = {"POSTGRES_PASSWORD": PASSWORDS.get("now", sandbox.postgres_password)}
+    details = f".kamal/lock-{project.service}/details"
+    kamal(project, "lock", "acquire", "-m", "deploying by hand")
+    try:
+        fresh = shipdeck_in(project, "doctor", env=password, check=False)
+        assert "lock.stale" not in fresh.stdout, fresh.stdout
+        text = base64.b64decode(sandbox.run(host, f"cat {details}").stdout).decode()
+        old = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 7200))
+        text = "\n".join(line.rsplit(" at ", 1)[0] + f" at {old}" if line.startswith("Locked by:") else line
+                         for line in text.splitlines())
+        sandbox.run(host, f"base64 -d > {details}", input=base64.b64encode(text.encode()).decode())
+        stale = shipdeck_in(project, "doctor", env=password, check=False)
+        assert stale.returncode == 1, stale.stdout + stale.stderr
+        assert "A deploy lock from 2 h 0 min ago is still in place" in stale.stdout, stale.stdout
+        assert "deploying by hand" in stale.stdout and "lock release" in stale.stdout
+    finally:
+        kamal(project, "lock", "release")
+    assert shipdeck_in(project, "doctor", env=password, check=False).returncode == 0
+
+
+def test_an_outdated_kamal_proxy_is_found(project: Project) -> None:
+    sandbox, host = project.sandbox, last_host(project.sandbox)
+    password = {"POSTGRES_PASSWORD": PASSWORDS.get("now", sandbox.postgres_password)}
+    sandbox.run(host, "docker rm -f kamal-proxy >/dev/null 2>&1; docker run --detach --name kamal-proxy "
+                      "--network kamal basecamp/kamal-proxy:v0.8.4 >/dev/null")
+    try:
+        found = shipdeck_in(project, "doctor", env=password, check=False)
+        assert found.returncode == 1, found.stdout + found.stderr
+        assert "proxy.too_old" in found.stdout and "v0.8.4" in found.stdout, found.stdout
+        assert "proxy reboot" in found.stdout
+    finally:
+        sandbox.run(host, "docker rm -f kamal-proxy >/dev/null 2>&1", check=False)
+        shipdeck_in(project, "proxy", "boot", env=password)
+        shipdeck_in(project, "app", "boot", env=password)  # its route back in the new proxy
