@@ -371,7 +371,7 @@ class Fleet:
         operations of the same name, confirmed as they always are."""
         from app.engine import repairs
 
-        if repair_id == "proxy-reboot":
+        if repair_id == "proxy-reboot":  # repairs.OPERATION_REPAIRS
             return self.proxy_reboot(rolling=len(self._require_project().proxy_hosts) > 1)
         if repair_id == "lock-release":
             return self.lock_release()

@@ -65,12 +65,16 @@ class SecretView(Mapping[str, str]):
 
 # ---------------------------------------------------------------- which repair
 
+# Repairs that are operations of their own (Fleet.repair runs them as such).
+OPERATION_REPAIRS = frozenset({"proxy-reboot", "lock-release"})
+
+
 def parse_repair_id(repair_id: str) -> tuple[str, str]:
     """`db-password` -> ("db", "password"); `db-wipe` -> ("db", "wipe")."""
     name, _, kind = repair_id.rpartition("-")
     if not name or kind not in ("password", "wipe"):
-        raise UsageError(f"unknown repair {repair_id!r}: expected ACCESSORY-password or ACCESSORY-wipe "
-                         "(e.g. db-password, db-wipe)")
+        raise UsageError(f"unknown repair {repair_id!r}: expected ACCESSORY-password, ACCESSORY-wipe, proxy-reboot "
+                         "or lock-release (e.g. db-password, db-wipe)")
     return name, kind
 
 

@@ -26,8 +26,12 @@ def check_arguments(args: argparse.Namespace) -> None:
         raise UsageError("--no-restore only goes with --repair ACCESSORY-wipe")
     if not args.repair:
         return
-    from app.engine.repairs import parse_repair_id
+    from app.engine.repairs import OPERATION_REPAIRS, parse_repair_id
 
+    if args.repair in OPERATION_REPAIRS:
+        if args.no_restore:
+            raise UsageError("--no-restore only goes with --repair ACCESSORY-wipe")
+        return
     name, kind = parse_repair_id(args.repair)
     if kind == _WIPE:
         wanted = f"accessory.wipe:{name}"
