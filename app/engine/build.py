@@ -17,12 +17,14 @@ on this machine and `pull` holds each host's 127.0.0.1:<port> forwarded to it ov
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
 import shutil
 from dataclasses import dataclass
 
 from app import contract
+from app.diagnose.findings import LOCAL
 from app.engine import audit, build_context, local_registry, registry_ops
 from app.engine.hooks import run_hook
 from app.engine.runner import Run
@@ -183,10 +185,30 @@ async def push(run: Run, *, no_cache: bool | None = None, output: str = "registr
             return PushResult(tags(run, dirty=dirty), "api")
         auth = registry_ops.registry_auth(run)
         for image in tags(run):
-            async with run.step(STEP_PUSH, f"Pushing {image}"):
+            async with run.step(STEP_PUSH, f"Pushing {image}"), _diagnosed(run, LOCAL, "push"):
                 async for line in docker.push(image, auth):
                     run.output(STEP_PUSH, line)
     return PushResult(tags(run), "api")
+
+
+
+@contextlib.asynccontextmanager
+async def _diagnosed(run: Run, engine: str, during: str):
+    """A registry that speaks plain HTTP to an engine that expects HTTPS fails the same way every time:
+    name which engine and what to set where, as a Diagnosis, before the error goes on."""
+    try:
+        yield
+    except Exception as error:
+        from app.diagnose.registry_http import PLAIN_HTTP, recognise_plain_http_registry
+
+        if PLAIN_HTTP in str(error):
+            finding = recognise_plain_http_registry(str(error), config=run.config, engine=engine, during=during,
+                                                    environ=os.environ)
+            if finding is not None:
+                from app.engine.doctor import diagnosis_event
+
+                run.events.emit(diagnosis_event(finding))
+        raise
 
 
 def _dev_directory(run: Run) -> str:
@@ -353,7 +375,7 @@ async def pull_on_host(run: Run, host: str) -> None:
     config = run.config
     image = config.absolute_image
     remote = run.host(host)
-    async with run.step(STEP_PULL, f"Pulling {image}", host=host):
+    async with run.step(STEP_PULL, f"Pulling {image}", host=host), _diagnosed(run, host, "pull"):
         await audit.record(remote, config, f"Pulled image with version {config.version}")
         try:
             await app_docker.remove_image(remote, image, force=True)
