@@ -17,7 +17,7 @@ from app.cli.meta import subcommands
 from app.cli.session import default_confirmer
 from app.engine.confirm import ApproveAll, FlagConfirmer
 
-# Commands shipdeck has under another form on purpose (README, "Kamal parity"); none today.
+# Commands shipdeck has under another form on purpose (README, "Kamal's whole command line"); none today.
 DEPARTURES: dict[tuple[str, ...], str] = {}
 
 
