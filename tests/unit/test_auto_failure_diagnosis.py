@@ -8,7 +8,7 @@ from app.engine import api
 from app.engine.lock import LockError
 from app.errors import ShipdeckError
 from app.remote.errors import HostUnreachable
-from tests.tui.test_dashboard_repairs import TAINTED
+from tests.sample_findings import TAINTED
 
 
 class ReportingFleet:
