@@ -5,24 +5,15 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from textual.app import App
 
-from app.logview.model import Entry, Gap, LogLine, Source, Switch
+from app.logview.model import Entry, Gap, LogLine, Switch
 from app.tui.log_screen import LogScreen
+from tests.unit.logview_support import DB, JOB, PROXY, T0, WEB1, WEB2, at
 
-T0 = datetime(2026, 5, 1, 12, 0, 0, tzinfo=UTC)
 NOW = T0 + timedelta(minutes=30)
-WEB1 = Source("app", "web-1", role="web")
-WEB2 = Source("app", "web-2", role="web")
-JOB = Source("app", "web-3", role="job")
-DB = Source("accessory", "db-1", accessory="db")
-PROXY = Source("proxy", "web-1")
-
-
-def at(seconds: float) -> datetime:
-    return T0 + timedelta(seconds=seconds)
 
 
 def fixed_clock() -> datetime:
