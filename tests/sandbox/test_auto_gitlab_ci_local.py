@@ -68,10 +68,10 @@ def project(sandbox: Sandbox, tmp_path: Path):
     cleanup(made)
 
 
-@pytest.mark.skipif(shutil.which("gitlab-ci-local") is None or shutil.which("rsync") is None,
-                    reason="gitlab-ci-local or rsync not installed (.ci/install-deps installs them)")
 def test_the_printed_pipeline_deploys_with_a_hostile_password(project: Project, sandbox: Sandbox,
                                                               tmp_path: Path) -> None:
+    missing = [tool for tool in ("gitlab-ci-local", "rsync") if shutil.which(tool) is None]
+    assert not missing, f"{', '.join(missing)} not installed (.ci/install-deps installs them)"
     home = tmp_path / "home"
     home.mkdir()
     bin_dir = _venv(tmp_path / "venv")

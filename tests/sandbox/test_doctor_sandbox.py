@@ -15,65 +15,23 @@ from pathlib import Path
 import pytest
 
 from tests.fleet import Sandbox
-from tests.sandbox.engine_support import Project, cleanup, get, kamal, shipdeck
-from tests.sandbox.ops_support import last_host, project_on_last_host, shipdeck_in
+from tests.sandbox.db_support import project_with_db, row_ids, taint, visit
+from tests.sandbox.engine_support import Project, kamal
+from tests.sandbox.ops_support import last_host, shipdeck_in
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.slow]
 PASSWORDS: dict[str, str] = {}  # the database password the previous test left configured
 
 
-def db_accessory(host: str) -> dict:
-    return {"db": {"image": "postgres:15", "host": host, "env": {"secret": ["POSTGRES_PASSWORD"]},
-                   "directories": ["data:/var/lib/postgresql/data"]}}
-
-
 @pytest.fixture(scope="module")
 def project(sandbox: Sandbox, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Project]:
-    host = last_host(sandbox)
-    made = project_on_last_host(sandbox, tmp_path_factory.mktemp("doctor") / "demo", accessories=db_accessory(host),
-                                extra={"deploy_timeout": 30})
-    made.commit("the app finds its database by name", env={"DB_HOST": f"{made.service}-db"})
-    try:
-        kamal(made, "build", "push")
-        shipdeck(made, "setup", "-P")
+    with project_with_db(sandbox, tmp_path_factory.mktemp("doctor") / "demo") as made:
         yield made
-    finally:
-        cleanup(made)
-
-
-def visit(project: Project, expect: int, timeout: float = 60) -> str:
-    """GET / through the host's kamal-proxy until it answers `expect` (the app writes a row on 200)."""
-    deadline = time.monotonic() + timeout
-    status, body = 0, ""
-    while time.monotonic() < deadline:
-        try:
-            status, body = get(last_host(project.sandbox), project.proxy_host, "/")
-        except OSError as error:
-            body = str(error)
-        if status == expect:
-            return body
-        time.sleep(1)
-    raise AssertionError(f"GET / answered {status}, not {expect}: {body[:300]}")
-
-
-def row_ids(project: Project) -> list[int]:
-    """The ids of every visit row, read inside the accessory over its socket (no password needed)."""
-    result = project.sandbox.run(last_host(project.sandbox), f"docker exec {project.service}-db psql -U postgres "
-                                                              "-Atc 'SELECT id FROM visits ORDER BY id'")
-    return [int(line) for line in result.stdout.split()]
 
 
 def doctor(project: Project, *args: str, password: str | None = None) -> subprocess.CompletedProcess[str]:
     env = {"POSTGRES_PASSWORD": password} if password else None
     return shipdeck_in(project, "doctor", *args, env=env, check=False, timeout=600)
-
-
-def taint(project: Project, password: str) -> None:
-    """The classic accident: the secret changes, the accessory is rebooted over its data directory (which
-    keeps the first password), the app is rebooted with the new one and cannot log in any more."""
-    shipdeck_in(project, "accessory", "reboot", "db", env={"POSTGRES_PASSWORD": password})
-    shipdeck_in(project, "app", "boot", env={"POSTGRES_PASSWORD": password})
-    visit(project, 500)
 
 
 class ArgvSampler:

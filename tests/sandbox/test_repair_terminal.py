@@ -5,20 +5,18 @@ app is healthy again with every row kept."""
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Iterator
 
 import pytest
 
 from tests.fleet import Sandbox
-from tests.sandbox.engine_support import Project, cleanup, kamal, lock_exists, shipdeck
-from tests.sandbox.ops_support import last_host, project_on_last_host
-from tests.sandbox.test_dashboard_terminal import Terminal
-from tests.sandbox.test_doctor_sandbox import db_accessory, row_ids, taint, visit
+from tests.sandbox.db_support import project_with_db, row_ids, taint, visit
+from tests.sandbox.engine_support import Project, lock_exists
+from tests.sandbox.ops_support import last_host
+from tests.sandbox.terminal_support import SHIPDECK, Terminal
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.slow]
 
-SHIPDECK = os.environ.get("SHIPDECK_BIN") or shutil.which("shipdeck")
 
 
 def footer(screen: str) -> str:
@@ -28,19 +26,10 @@ def footer(screen: str) -> str:
 
 @pytest.fixture(scope="module")
 def project(sandbox: Sandbox, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Project]:
-    host = last_host(sandbox)
-    made = project_on_last_host(sandbox, tmp_path_factory.mktemp("repair-terminal") / "demo",
-                                accessories=db_accessory(host), extra={"deploy_timeout": 30})
-    made.commit("the app finds its database by name", env={"DB_HOST": f"{made.service}-db"})
-    try:
-        kamal(made, "build", "push")
-        shipdeck(made, "setup", "-P")
+    with project_with_db(sandbox, tmp_path_factory.mktemp("repair-terminal") / "demo") as made:
         yield made
-    finally:
-        cleanup(made)
 
 
-@pytest.mark.skipif(not SHIPDECK, reason="no installed shipdeck binary")
 def test_the_dashboard_walks_from_the_flagged_accessory_through_the_reset_to_a_healthy_app(
         project: Project, tmp_path) -> None:
     for _ in range(3):
