@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from tests.fleet import Sandbox
-from tests.sandbox.engine_support import Project, cleanup, get, kamal, shipdeck
+from tests.sandbox.engine_support import Project, get, pushed_and_deployed
 from tests.sandbox.ops_support import last_host, project_on_last_host, shipdeck_in
 
 
@@ -24,12 +24,8 @@ def project_with_db(sandbox: Sandbox, directory: Path) -> Iterator[Project]:
     host = last_host(sandbox)
     made = project_on_last_host(sandbox, directory, accessories=db_accessory(host), extra={"deploy_timeout": 30})
     made.commit("the app finds its database by name", env={"DB_HOST": f"{made.service}-db"})
-    try:
-        kamal(made, "build", "push")
-        shipdeck(made, "setup", "-P")
-        yield made
-    finally:
-        cleanup(made)
+    with pushed_and_deployed(made, "setup", "-P") as deployed:
+        yield deployed
 
 
 def visit(project: Project, expect: int, timeout: float = 60) -> str:

@@ -7,10 +7,12 @@ tests can share the sandbox with others; accessories publish no host ports.
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -117,6 +119,18 @@ def containers(project: Project, host: str) -> dict[str, str]:
 def lock_exists(project: Project) -> bool:
     primary = project.web_hosts()[0]
     return project.sandbox.run(primary, f"test -d .kamal/lock-{project.service}", check=False).returncode == 0
+
+
+@contextlib.contextmanager
+def pushed_and_deployed(project: Project, *command: str) -> Iterator[Project]:
+    """Kamal builds and pushes the app's image, shipdeck deploys it (`deploy -P` unless another command is
+    given, e.g. `setup -P` to boot the accessories too); afterwards the service leaves every host."""
+    try:
+        kamal(project, "build", "push")
+        shipdeck(project, *(command or ("deploy", "-P")))
+        yield project
+    finally:
+        cleanup(project)
 
 
 def cleanup(project: Project) -> None:

@@ -17,7 +17,14 @@ from app.engine.fleet import Fleet
 from app.tui.app import Dashboard
 from app.tui.confirmer import DashboardConfirmer
 from tests.fleet import Sandbox
-from tests.sandbox.engine_support import Project, cleanup, containers, kamal, lock_exists, make_project, shipdeck
+from tests.sandbox.engine_support import (
+    Project,
+    containers,
+    lock_exists,
+    make_project,
+    pushed_and_deployed,
+    shipdeck,
+)
 from widgets.accessory_table import AccessoryTable
 from widgets.cells import version as shown
 from widgets.confirm_screen import ConfirmScreen
@@ -33,10 +40,8 @@ SIZE = (160, 50)
 def project(sandbox: Sandbox, tmp_path_factory: pytest.TempPathFactory):
     made = make_project(sandbox, sandbox.copy_demo(tmp_path_factory.mktemp("dashboard") / "demo"), accessories=True,
                         job=False, extra={"deploy_timeout": 20})
-    kamal(made, "build", "push")
-    shipdeck(made, "setup", "-P")
-    yield made
-    cleanup(made)
+    with pushed_and_deployed(made, "setup", "-P") as deployed:
+        yield deployed
 
 
 @pytest.fixture

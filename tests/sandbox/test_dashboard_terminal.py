@@ -9,7 +9,12 @@ from pathlib import Path
 import pytest
 
 from tests.fleet import Sandbox
-from tests.sandbox.engine_support import Project, cleanup, kamal, lock_exists, make_project, shipdeck
+from tests.sandbox.engine_support import (
+    Project,
+    lock_exists,
+    make_project,
+    pushed_and_deployed,
+)
 from tests.sandbox.terminal_support import SHIPDECK, Terminal
 from widgets.cells import version as shown
 
@@ -19,10 +24,8 @@ pytestmark = [pytest.mark.sandbox, pytest.mark.slow]
 def project(sandbox: Sandbox, tmp_path_factory: pytest.TempPathFactory):
     made = make_project(sandbox, sandbox.copy_demo(tmp_path_factory.mktemp("terminal") / "demo"), job=False,
                         extra={"deploy_timeout": 20})
-    kamal(made, "build", "push")
-    shipdeck(made, "deploy", "-P")
-    yield made
-    cleanup(made)
+    with pushed_and_deployed(made) as deployed:
+        yield deployed
 
 
 def test_the_installed_binary_opens_deploys_shows_the_new_version_and_quits_with_the_lock_free(

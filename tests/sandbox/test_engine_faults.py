@@ -17,12 +17,12 @@ from app.sandbox import network
 from tests.fleet import Sandbox
 from tests.sandbox.engine_support import (
     Project,
-    cleanup,
     containers,
     get,
     kamal,
     lock_exists,
     make_project,
+    pushed_and_deployed,
     shipdeck,
     shipdeck_argv,
 )
@@ -33,10 +33,8 @@ pytestmark = [pytest.mark.sandbox, pytest.mark.slow]
 @pytest.fixture(scope="module")
 def project(sandbox: Sandbox, tmp_path_factory: pytest.TempPathFactory):
     made = make_project(sandbox, sandbox.copy_demo(tmp_path_factory.mktemp("faults") / "demo"), job=True)
-    kamal(made, "build", "push")
-    shipdeck(made, "deploy", "-P")
-    yield made
-    cleanup(made)
+    with pushed_and_deployed(made) as deployed:
+        yield deployed
 
 
 def write_hook(project: Project, name: str, body: str) -> None:

@@ -19,7 +19,15 @@ from app.engine.fleet import Fleet
 from app.engine.status import parse_time
 from app.sandbox import layout
 from tests.fleet import Sandbox
-from tests.sandbox.engine_support import Project, cleanup, containers, get, kamal, lock_exists, make_project, shipdeck
+from tests.sandbox.engine_support import (
+    Project,
+    containers,
+    get,
+    kamal,
+    lock_exists,
+    make_project,
+    pushed_and_deployed,
+)
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.slow]
 
@@ -28,10 +36,8 @@ pytestmark = [pytest.mark.sandbox, pytest.mark.slow]
 def project(sandbox: Sandbox, tmp_path_factory: pytest.TempPathFactory):
     made = make_project(sandbox, sandbox.copy_demo(tmp_path_factory.mktemp("fleetapi") / "demo"), job=False,
                         extra={"deploy_timeout": 20})
-    kamal(made, "build", "push")
-    shipdeck(made, "deploy", "-P")
-    yield made
-    cleanup(made)
+    with pushed_and_deployed(made) as deployed:
+        yield deployed
 
 
 @pytest.fixture

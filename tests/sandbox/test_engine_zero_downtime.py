@@ -9,7 +9,16 @@ import time
 import pytest
 
 from tests.fleet import Sandbox
-from tests.sandbox.engine_support import Project, cleanup, containers, get, kamal, lock_exists, make_project, shipdeck
+from tests.sandbox.engine_support import (
+    Project,
+    containers,
+    get,
+    kamal,
+    lock_exists,
+    make_project,
+    pushed_and_deployed,
+    shipdeck,
+)
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.slow]
 
@@ -54,10 +63,8 @@ class RequestLoop:
 def project(sandbox: Sandbox, tmp_path_factory: pytest.TempPathFactory):
     made = make_project(sandbox, sandbox.copy_demo(tmp_path_factory.mktemp("zero") / "demo"), job=False,
                         extra={"deploy_timeout": 10})
-    kamal(made, "build", "push")
-    shipdeck(made, "deploy", "-P")
-    yield made
-    cleanup(made)
+    with pushed_and_deployed(made) as deployed:
+        yield deployed
 
 
 def test_no_request_fails_while_v2_replaces_v1(project: Project) -> None:

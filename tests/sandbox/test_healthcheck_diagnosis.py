@@ -7,7 +7,7 @@ import pytest
 import yaml
 
 from tests.fleet import Sandbox
-from tests.sandbox.engine_support import Project, cleanup, get, kamal, make_project, shipdeck
+from tests.sandbox.engine_support import Project, get, kamal, make_project, pushed_and_deployed, shipdeck
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.slow]
 
@@ -15,10 +15,8 @@ pytestmark = [pytest.mark.sandbox, pytest.mark.slow]
 @pytest.fixture
 def project(sandbox: Sandbox, tmp_path) -> Project:
     made = make_project(sandbox, sandbox.copy_demo(tmp_path / "demo"), job=False, extra={"deploy_timeout": 6})
-    kamal(made, "build", "push")
-    shipdeck(made, "deploy", "-P")
-    yield made
-    cleanup(made)
+    with pushed_and_deployed(made) as deployed:
+        yield deployed
 
 
 def test_a_health_check_path_that_answers_404_is_named_as_the_cause(project: Project) -> None:

@@ -31,7 +31,15 @@ from app.tui.app import Dashboard
 from app.tui.confirmer import DashboardConfirmer
 from app.tui.log_screen import LogScreen
 from tests.fleet import Sandbox
-from tests.sandbox.engine_support import Project, cleanup, get, kamal, make_project, shipdeck, shipdeck_argv
+from tests.sandbox.engine_support import (
+    Project,
+    get,
+    kamal,
+    make_project,
+    pushed_and_deployed,
+    shipdeck,
+    shipdeck_argv,
+)
 from widgets.log_view import LogView
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.slow]
@@ -49,10 +57,8 @@ def project(sandbox: Sandbox, tmp_path_factory: pytest.TempPathFactory):
     config["servers"]["web"]["cmd"] = WEB_CMD
     (made.path / "config" / "deploy.yml").write_text(yaml.safe_dump(config, sort_keys=False))
     made.commit("web logs its database password at boot")
-    kamal(made, "build", "push")
-    shipdeck(made, "setup", "-P")
-    yield made
-    cleanup(made)
+    with pushed_and_deployed(made, "setup", "-P") as deployed:
+        yield deployed
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import time
 import pytest
 
 from tests.fleet import Sandbox
-from tests.sandbox.engine_support import Project, cleanup, get, kamal, make_project, shipdeck
+from tests.sandbox.engine_support import Project, get, make_project, pushed_and_deployed, shipdeck
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.slow]
 
@@ -18,10 +18,8 @@ pytestmark = [pytest.mark.sandbox, pytest.mark.slow]
 @pytest.fixture(scope="module")
 def project(sandbox: Sandbox, tmp_path_factory: pytest.TempPathFactory):
     made = make_project(sandbox, sandbox.copy_demo(tmp_path_factory.mktemp("rolling") / "demo"), job=False)
-    kamal(made, "build", "push")
-    shipdeck(made, "deploy", "-P")
-    yield made
-    cleanup(made)
+    with pushed_and_deployed(made) as deployed:
+        yield deployed
 
 
 class Client:
