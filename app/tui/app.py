@@ -127,8 +127,12 @@ class Dashboard(App[int], inherit_bindings=False):
     def __init__(self, fleet: FleetAPI, *, confirmer: DashboardConfirmer | None = None, read_only: bool = False,
                  keymap: dict[str, str] | None = None, keymap_file: str | None = None,
                  clock: Callable[[], float] = time.time, refresh_every: float = 30.0,
-                 theme: str | None = None, on_first_frame: Callable[[], object] | None = None) -> None:
-        """`on_first_frame` runs once the first frame is on screen (e.g. to start opening the fleet)."""
+                 diagnose_every: float = 300.0, theme: str | None = None,
+                 on_first_frame: Callable[[], object] | None = None) -> None:
+        """`on_first_frame` runs once the first frame is on screen (e.g. to start opening the fleet).
+
+        Status is refreshed every `refresh_every` seconds; the checks (which read log tails on every host) run
+        after the first status, after every operation, on `r`, and otherwise every `diagnose_every` seconds."""
         super().__init__(ansi_color=True)
         self.on_first_frame = on_first_frame
         self.fleet = fleet
@@ -136,6 +140,8 @@ class Dashboard(App[int], inherit_bindings=False):
         self.read_only = read_only or fleet.service is None
         self.clock = clock
         self.refresh_every = refresh_every
+        self.diagnose_every = diagnose_every
+        self._diagnosed_at: float | None = None  # when the last checks started (monotonic)
         self.keymap = dict(keymap or {})
         self.keymap_file = keymap_file or str(keymap_path())
         self.theme = theme or terminal_theme()
@@ -197,7 +203,7 @@ class Dashboard(App[int], inherit_bindings=False):
         self.follow_changes()
         self.set_interval(ACTIVITY_FRAME_S, self._tick)
         if self.refresh_every > 0:
-            self.set_interval(self.refresh_every, self.action_refresh)
+            self.set_interval(self.refresh_every, self._refresh_on_timer)
 
     def on_unmount(self) -> None:
         if self.confirmer is not None:
@@ -522,6 +528,11 @@ class Dashboard(App[int], inherit_bindings=False):
         self.load_status()
         self.diagnose()
 
+    def _refresh_on_timer(self) -> None:
+        self.load_status()
+        if self._diagnosed_at is None or time.monotonic() - self._diagnosed_at >= self.diagnose_every:
+            self.diagnose()
+
     # -- diagnose and repair ----------------------------------------------------------------------
 
     @work(group="diagnose", exclusive=True, exit_on_error=False)
@@ -529,6 +540,7 @@ class Dashboard(App[int], inherit_bindings=False):
         """Every read-only check; accessories with a finding are marked, and R offers their repairs."""
         if self.read_only or not hasattr(self.fleet, "diagnose"):
             return
+        self._diagnosed_at = time.monotonic()
         try:
             report = await self.fleet.diagnose()
         except ShipdeckError as error:

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 from textual.widgets import Button, Input, OptionList
 
+from app.tui.app import Dashboard
+from app.tui.confirmer import DashboardConfirmer
 from app.tui.screens import ChoiceScreen
 from tests.sample_findings import DATA, TAINTED
-from tests.tui.conftest import SIZE, click, dashboard, until
-from tests.tui.fake_fleet import JOBS
+from tests.tui.conftest import SIZE, Clock, click, dashboard, until
+from tests.tui.fake_fleet import JOBS, FakeFleet
 from widgets.accessory_table import AccessoryTable
 from widgets.confirm_screen import ConfirmScreen
 
@@ -95,3 +97,17 @@ async def test_the_wipe_needs_host_and_path_typed() -> None:
         app.screen.query_one("#target", Input).value = DATA
         await click(pilot, app.screen.query_one("#confirm", Button))
         await until(lambda: fleet.repaired == ["db-wipe"], pilot, what="the wipe")
+
+
+async def test_the_timer_refreshes_status_often_and_runs_the_checks_only_on_their_own_interval() -> None:
+    confirmer = DashboardConfirmer()
+    fleet = FakeFleet(confirmer=confirmer, clock=Clock(frozen=True))
+    app = Dashboard(fleet, confirmer=confirmer, refresh_every=0.1, diagnose_every=3600, theme="ansi-dark")
+    async with app.run_test(size=SIZE) as pilot:
+        await until(lambda: fleet.diagnose_calls == 1, pilot, what="the checks after the first status")
+        calls = fleet.status_calls
+        await until(lambda: fleet.status_calls >= calls + 3, pilot, what="three timed refreshes")
+        await pilot.pause()
+        assert fleet.diagnose_calls == 1  # the log tails on every host are not read every refresh
+        await pilot.press("r")
+        await until(lambda: fleet.diagnose_calls == 2, pilot, what="the checks on r")
