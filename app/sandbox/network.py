@@ -92,6 +92,9 @@ def ensure_endpoint(netns: str, veth: str, address: str) -> bool:
     run(["ip", "-n", netns, "link", "set", "lo", "up"])
     run(["ip", "-n", netns, "link", "set", "eth0", "up"])
     run(["ip", "-n", netns, "route", "add", "default", "via", layout.GATEWAY])
+    # The machine may still have the address's previous eth0 (an earlier namespace) in its neighbour
+    # table: until that entry expires, connections to the new one go nowhere.
+    run(["ip", "neigh", "flush", "to", address], check=False)
     if not endpoint_ready(netns, veth, address):
         raise SandboxError(f"the network namespace {netns} ({address}) did not come up")
     return True
