@@ -1,8 +1,8 @@
 """Bare sandbox hosts: servers without Docker, for `server bootstrap` to install it on.
 
 Unlike the fleet's hosts, which share the machine's filesystem and Docker, a bare host has a root
-filesystem of its own: an overlay of the bare host image (Debian with openssh-server and curl, see
-`bare_image`) and a writable layer that `start` empties, so every start hands over a host that has
+filesystem of its own: an overlay of the bare host image (Debian with openssh-server, curl and sudo,
+see `bare_image`) and a writable layer that `start` empties, so every start hands over a host that has
 never seen Docker. Its mount namespace pivots into that filesystem (with /proc, /sys, /dev, a fresh
 /run and /tmp, and /var/lib/docker on the host's own directory so the engine can use overlay2); its
 network namespace puts it on the sandbox bridge at 10.77.0.(40 + i), where its sshd listens. Its
@@ -97,7 +97,7 @@ class BareHost:
 
 
 def start(root: Path, index: int, log: Log = print) -> BareHost:
-    """A freshly made bare host `index` reachable over SSH (root and `deploy`), replacing any earlier one."""
+    """A freshly made bare host `index` reachable over SSH (root, `deploy`, `ops`), replacing any earlier one."""
     from app.sandbox import fleet
 
     if not 1 <= index <= layout.MAX_BARE_HOSTS:
@@ -176,6 +176,8 @@ def _make_filesystem(host: BareHost, image: Path, client_public_key: str) -> Non
     etc = host.rootfs / "etc"
     write_file(etc / "hostname", host.name + "\n")
     write_file(etc / "resolv.conf", RESOLV_CONF)
+    hosts = (etc / "hosts").read_text()
+    write_file(etc / "hosts", hosts + f"127.0.1.1\t{host.name}\n")  # sudo looks its own host name up
     run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", host.name, "-f", str(host.host_key)])
     write_file(etc / "ssh" / "sshd_config", _sshd_config(host))
     # Trust the sandbox CA, as a provider's image trusts the public ones (curl and apt read this bundle).
@@ -184,8 +186,9 @@ def _make_filesystem(host: BareHost, image: Path, client_public_key: str) -> Non
     # The engine that the installer starts keeps its containers' cgroups apart from the machine's.
     daemon = f'{{"cgroup-parent": "/{host.cgroup_parent}", "exec-opts": ["native.cgroupdriver=cgroupfs"]}}\n'
     write_file(etc / "docker" / "daemon.json", daemon)
-    for user, home in (("root", host.rootfs / "root"), (bare_image.NON_ROOT_USER,
-                                                         host.rootfs / "home" / bare_image.NON_ROOT_USER)):
+    users = [("root", host.rootfs / "root")]
+    users += [(user, host.rootfs / "home" / user) for user in (bare_image.NON_ROOT_USER, bare_image.SUDO_USER)]
+    for user, home in users:
         uid, gid = _ids(etc / "passwd", user)
         ssh_dir = home / ".ssh"
         write_file(ssh_dir / "authorized_keys", client_public_key.strip() + "\n", 0o600)

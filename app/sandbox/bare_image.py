@@ -1,14 +1,15 @@
 """The root filesystem of a bare sandbox host, and Debian's Docker packages for it, cached by recipe hash.
 
 A bare host is a server as a provider hands it over: Debian bookworm (`debootstrap --variant=minbase`)
-with openssh-server and curl, no Docker. The same build downloads (never installs) `docker.io` and
-every package it needs that the root filesystem lacks, into a flat apt repository that the sandbox's
-stand-in for download.docker.com serves, so `server bootstrap` can install Docker with no internet.
+with openssh-server, curl and sudo, no Docker; users `root`, `deploy` (no sudo rights) and `ops`
+(passwordless sudo). The same build downloads (never installs) `docker.io` and every package it needs
+that the root filesystem lacks, into a flat apt repository that the sandbox's stand-in for
+download.docker.com serves, so `server bootstrap` can install Docker with no internet.
 
 Both live in `<sandbox>/bare/images/<hash>/` (`rootfs/`, `repo/`), where the hash covers the package
-lists, the users and this module's source: a changed recipe builds anew, an unchanged one is reused.
-A build happens in `<hash>.new/` and is renamed when complete, so a killed build leaves nothing that
-looks finished; leftovers and older builds are deleted by the next call.
+lists, the users, the names and the building functions' source: a changed recipe builds anew, an
+unchanged one is reused. A build happens in `<hash>.new/` and is renamed when complete, so a killed
+build leaves nothing that looks finished; leftovers and older builds are deleted by the next call.
 """
 
 from __future__ import annotations
@@ -29,16 +30,17 @@ from app.sandbox.system import SandboxError, run
 
 Log = Callable[[str], None]
 LOCK_FILE = Path("/run/lock/shipdeck-sandbox-bare-image.lock")
-ROOTFS_PACKAGES = ("openssh-server", "curl", "ca-certificates", "iproute2", "procps")
+ROOTFS_PACKAGES = ("openssh-server", "curl", "ca-certificates", "iproute2", "procps", "sudo")
 DOCKER_PACKAGES = ("docker.io",)
-NON_ROOT_USER = "deploy"  # a user without sudo (sudo is not installed): Docker cannot be installed as it
+NON_ROOT_USER = "deploy"  # no sudo rights: Docker cannot be installed as this user
+SUDO_USER = "ops"  # passwordless sudo: Docker is installed with sudo, and the user added to the docker group
 PRUNE = ("var/cache/apt/archives/*.deb", "var/lib/apt/lists/*", "usr/share/doc/*", "usr/share/man/*",
          "usr/share/locale/*", "etc/ssh/ssh_host_*")
 
 
 def recipe_hash() -> str:
     """Hash of everything that decides the build: package lists, user, names, the building functions."""
-    recipe = "\n".join([SUITE, *ROOTFS_PACKAGES, "--", *DOCKER_PACKAGES, "--", NON_ROOT_USER, "--", *PRUNE,
+    recipe = "\n".join([SUITE, *ROOTFS_PACKAGES, "--", *DOCKER_PACKAGES, "--", NON_ROOT_USER, SUDO_USER, "--", *PRUNE,
                         "--", *layout.DOCKER_DOWNLOAD_NAMES, layout.GATEWAY,
                         inspect.getsource(_build), inspect.getsource(write_repository_index)])
     return hashlib.sha256(recipe.encode()).hexdigest()[:16]
@@ -92,7 +94,11 @@ def _build(staging: Path, log: Log) -> None:
         detail = log_file.read_text(errors="replace")[-2000:] if log_file.exists() else result.stderr[-2000:]
         raise SandboxError(f"debootstrap {SUITE} from {mirror} failed:\n{detail}")
     chroot = ["chroot", str(rootfs)]
-    run([*chroot, "useradd", "--create-home", "--shell", "/bin/bash", "--password", "*", NON_ROOT_USER])
+    for user in (NON_ROOT_USER, SUDO_USER):
+        run([*chroot, "useradd", "--create-home", "--shell", "/bin/bash", "--password", "*", user])
+    sudoers = rootfs / "etc" / "sudoers.d" / SUDO_USER
+    sudoers.write_text(f"{SUDO_USER} ALL=(ALL) NOPASSWD:ALL\n")
+    sudoers.chmod(0o440)
     # Download Docker's packages with the root filesystem's own apt, so the set is exactly what it lacks.
     log(f"  bare host image: downloading {', '.join(DOCKER_PACKAGES)} and what they need")
     archives = rootfs / "var" / "cache" / "apt" / "archives"

@@ -38,7 +38,7 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
 
     bare = with_dir(actions.add_parser(
         "bare", help="start (or remove) a bare host: no Docker, its own Debian root filesystem",
-        description="A server as a provider hands it over (Debian, openssh-server, curl, no Docker) at "
+        description="A server as a provider hands it over (Debian, openssh-server, curl, sudo, no Docker) at "
         f"10.77.0.({layout.BARE_HOST_BASE}+N), for `server bootstrap` to install Docker on. `start` always "
         "makes it anew. Needs `sandbox up` first."))
     bare.add_argument("bare_action", choices=("start", "remove"), metavar="start|remove")

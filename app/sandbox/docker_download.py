@@ -33,39 +33,44 @@ REPOSITORY_PATH = "linux/debian"
 
 INSTALL_SCRIPT = f"""#!/bin/sh
 # Docker install script of the shipdeck sandbox, served as https://get.docker.com (no internet here).
-# Like Docker's on Debian: add the apt repository, install the engine and CLI from it, then start the
-# engine, which a server without an init system (this sandbox host) does not do by itself.
+# Like Docker's on Debian: as root, or through sudo; add the apt repository, install the engine and CLI
+# from it, then start the engine, which a server without an init system (this sandbox host) does not do
+# by itself.
 set -e
+sh_c='sh -c'
 if [ "$(id -u)" -ne 0 ]; then
-  echo "Error: this installer needs the ability to run commands as root." >&2
-  exit 1
+  if command -v sudo >/dev/null 2>&1; then
+    sh_c='sudo -E sh -c'
+  else
+    echo "Error: this installer needs the ability to run commands as root." >&2
+    exit 1
+  fi
 fi
 echo "# Executing docker install script (shipdeck sandbox)"
-echo "deb [trusted=yes] https://{layout.DOCKER_DOWNLOAD_NAMES[1]}/{REPOSITORY_PATH} ./" \\
-  > /etc/apt/sources.list.d/docker.list
+$sh_c 'echo "deb [trusted=yes] https://{layout.DOCKER_DOWNLOAD_NAMES[1]}/{REPOSITORY_PATH} ./" \
+  > /etc/apt/sources.list.d/docker.list'
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq -o Dir::Etc::sourcelist=sources.list.d/docker.list -o Dir::Etc::sourceparts=- \\
-  -o APT::Get::List-Cleanup=0
+$sh_c 'apt-get update -qq -o Dir::Etc::sourcelist=sources.list.d/docker.list -o Dir::Etc::sourceparts=- \
+  -o APT::Get::List-Cleanup=0'
 # No init system: the packages' maintainer scripts must not try to start services.
-printf '#!/bin/sh\\nexit 101\\n' > /usr/sbin/policy-rc.d
-chmod 755 /usr/sbin/policy-rc.d
-apt-get install -y -qq --no-install-recommends {' '.join(DOCKER_PACKAGES)} >/dev/null
-rm -f /usr/sbin/policy-rc.d
-if ! docker info >/dev/null 2>&1; then
+$sh_c "printf '#!/bin/sh\\nexit 101\\n' > /usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d"
+$sh_c 'apt-get install -y -qq --no-install-recommends {' '.join(DOCKER_PACKAGES)} >/dev/null'
+$sh_c 'rm -f /usr/sbin/policy-rc.d'
+if ! $sh_c 'docker info' >/dev/null 2>&1; then
   echo "# Starting dockerd (log: /var/log/dockerd.log)"
-  setsid dockerd >>/var/log/dockerd.log 2>&1 </dev/null &
+  $sh_c 'setsid dockerd >>/var/log/dockerd.log 2>&1 </dev/null &'
   tries=0
-  until docker info >/dev/null 2>&1; do
+  until $sh_c 'docker info' >/dev/null 2>&1; do
     tries=$((tries + 1))
     if [ "$tries" -gt 120 ]; then
       echo "Error: dockerd did not start:" >&2
-      tail -n 20 /var/log/dockerd.log >&2
+      $sh_c 'tail -n 20 /var/log/dockerd.log' >&2
       exit 1
     fi
     sleep 0.5
   done
 fi
-docker version
+$sh_c 'docker version'
 """
 
 

@@ -1,9 +1,10 @@
 """`server bootstrap` on servers without Docker: bare sandbox hosts (their own Debian root filesystem,
-no Docker, no sudo), where Kamal's installer pipeline fetches https://get.docker.com from the sandbox's
-stand-in and installs Debian's Docker packages from its download.docker.com repository.
+no Docker), where Kamal's installer pipeline fetches https://get.docker.com from the sandbox's stand-in
+and installs Debian's Docker packages from its download.docker.com repository.
 
 shipdeck installs Docker as root, runs the docker-setup hook, and only checks the second time; as a user
-without root it fails with Kamal's message. Real Kamal 2.11 does the same on another fresh bare host.
+without sudo rights it fails with Kamal's message; as a user with passwordless sudo it installs Docker and
+adds the user to the docker group. Real Kamal 2.11 does the same on other fresh bare hosts.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from app.sandbox import bare_hosts, docker_download, layout
+from app.sandbox import bare_hosts, bare_image, docker_download, layout
 from tests.fleet import Sandbox
 from tests.sandbox.engine_support import Project, kamal, make_project, shipdeck
 
@@ -82,7 +83,7 @@ def test_bootstrap_installs_docker_where_missing_then_only_checks(sandbox: Sandb
     since = len(server_log(sandbox))
     assert on_host(sandbox, host, "docker -v").returncode == 127  # a server as handed over: no Docker
 
-    # As a user without root (and no sudo on the host): Kamal's message, non-zero, nothing installed.
+    # As a user without root or sudo rights: Kamal's message, non-zero, nothing installed.
     deploy = bare_project(sandbox, tmp_path / "deploy", host, user="deploy")
     refused = shipdeck(deploy, "server", "bootstrap", check=False)
     assert refused.returncode != 0
@@ -141,6 +142,28 @@ def test_real_kamal_installs_docker_the_same_way(sandbox: Sandbox, tmp_path: Pat
     # shipdeck, on the host Kamal installed, only checks.
     ours = shipdeck(project, "server", "bootstrap", "-v")
     assert "Installing" not in ours.stdout + ours.stderr and "Docker version 20.10" in ours.stdout
+
+
+@pytest.mark.parametrize("tool", ["shipdeck", pytest.param("kamal", marks=[
+    pytest.mark.kamal, pytest.mark.skipif(shutil.which("kamal") is None, reason="kamal is not installed")])])
+def test_bootstrap_with_sudo_installs_docker_and_adds_the_user_to_the_docker_group(
+        sandbox: Sandbox, tmp_path: Path, bare_host: Callable, tool: str) -> None:
+    host = bare_host(4 if tool == "shipdeck" else 5)
+    run = shipdeck if tool == "shipdeck" else kamal
+    since = len(server_log(sandbox))
+    project = bare_project(sandbox, tmp_path / "ops", host, user=bare_image.SUDO_USER)
+    first = run(project, "server", "bootstrap")
+    assert f"Missing Docker on {host.address}. Installing" in first.stdout + first.stderr
+    assert any('"GET / HTTP/1.1" 200' in line for line in installer_requests(sandbox, host, since))
+    # A new session has the docker group: the engine answers without sudo.
+    groups = on_host(sandbox, host, "id -nG", user=bare_image.SUDO_USER)
+    assert "docker" in groups.stdout.split(), groups
+    engine = on_host(sandbox, host, "docker info --format '{{.Name}}'", user=bare_image.SUDO_USER)
+    assert engine.returncode == 0 and engine.stdout.strip() == host.name, engine
+    hook = hook_marker(project).read_text().split()  # KAMAL_SUBCOMMAND: see the test with real Kamal above
+    assert hook[0] == "server" and hook[-1] == host.address, hook
+    second = run(project, "server", "bootstrap")
+    assert "Installing" not in second.stdout + second.stderr
 
 
 def test_a_bare_host_starts_fresh_after_a_killed_run(sandbox: Sandbox, bare_host: Callable) -> None:
