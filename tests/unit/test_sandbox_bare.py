@@ -100,3 +100,35 @@ def test_https_file_server_serves_the_index_at_slash_and_files_below(tmp_path: P
     finally:
         terminate([server.pid], grace=2)
         server.wait(timeout=5)
+
+
+def test_image_is_built_once_per_recipe_and_a_killed_build_is_redone(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    builds: list[Path] = []
+    killed = [False]
+
+    def fake_build(staging: Path, log: object) -> None:  # the recipe hash covers this function's source
+        builds.append(staging)
+        (staging / "rootfs").mkdir(parents=True)
+        if killed[0]:
+            raise KeyboardInterrupt
+        (staging / "repo").mkdir()
+
+    monkeypatch.setattr(bare_image, "_build", fake_build)
+    images = bare_image.images_dir(tmp_path)
+    wanted = bare_image.recipe_hash()
+    (images / "0123456789abcdef").mkdir(parents=True)  # an older recipe
+    (images / f"{wanted}.new" / "rootfs").mkdir(parents=True)  # a build killed half way
+    target = bare_image.ensure_bare_image(tmp_path, lambda line: None)
+    assert target == images / wanted and (target / "complete").read_text().strip() == wanted
+    assert sorted(p.name for p in images.iterdir()) == [wanted]
+    assert builds == [images / f"{wanted}.new"]
+    assert bare_image.ensure_bare_image(tmp_path, lambda line: None) == target and len(builds) == 1
+
+    (target / "complete").unlink()  # as if that build had never finished
+    killed[0] = True
+    with pytest.raises(KeyboardInterrupt):
+        bare_image.ensure_bare_image(tmp_path, lambda line: None)
+    assert not (images / wanted).exists()
+    killed[0] = False
+    assert (bare_image.ensure_bare_image(tmp_path, lambda line: None) / "complete").is_file() and len(builds) == 3
