@@ -107,8 +107,8 @@ def start(root: Path, index: int, log: Log = print) -> BareHost:
         raise SandboxError(f"no sandbox at {root}: run `shipdeck sandbox up` first")
     host = BareHost(root, index)
     began = time.monotonic()
+    image = bare_image.ensure_bare_image(root, log)  # its own lock: a cold build does not hold up `sandbox up`
     with fleet.locked(root):
-        image = bare_image.ensure_bare_image(root, log)
         docker_download.ensure_server(root, image, log)
         if _remove(host):
             log(f"  {host.name}: removed what an earlier run left")
