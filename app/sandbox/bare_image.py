@@ -59,8 +59,9 @@ def ensure_bare_image(root: Path, log: Log) -> Path:
             log(f"  bare host image {wanted}: up to date")
             return target
         images_dir(root).mkdir(parents=True, exist_ok=True)
-        for stale in images_dir(root).iterdir():  # older recipes and killed builds
-            if stale.name != wanted:
+        mounts = Path("/proc/self/mountinfo").read_text()
+        for stale in images_dir(root).iterdir():  # older recipes and killed builds, unless a host still runs on one
+            if stale.name != wanted and f"{stale}/rootfs" not in mounts:
                 shutil.rmtree(stale, ignore_errors=True)
         shutil.rmtree(target, ignore_errors=True)
         staging = images_dir(root) / f"{wanted}.new"
