@@ -36,6 +36,16 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
     env = with_dir(actions.add_parser("env", help="print shell exports for Kamal/docker against the sandbox"))
     env.set_defaults(handler="app.sandbox.commands:env")
 
+    bare = with_dir(actions.add_parser(
+        "bare", help="start (or remove) a bare host: no Docker, its own Debian root filesystem",
+        description="A server as a provider hands it over (Debian, openssh-server, curl, sudo, no Docker) at "
+        f"10.77.0.({layout.BARE_HOST_BASE}+N), for `server bootstrap` to install Docker on. `start` always "
+        "makes it anew. Needs `sandbox up` first."))
+    bare.add_argument("bare_action", choices=("start", "remove"), metavar="start|remove")
+    bare.add_argument("--index", type=int, default=1, metavar="N",
+                      help=f"which bare host, 1 to {layout.MAX_BARE_HOSTS} (default 1)")
+    bare.set_defaults(handler="app.sandbox.commands:bare")
+
     demo = with_dir(actions.add_parser(
         "demo", help="bring the fleet up and deploy the demo project to it with `shipdeck setup`"))
     demo.add_argument("--hosts", type=int, default=layout.DEFAULT_HOSTS, metavar="N",

@@ -19,7 +19,7 @@ def _print(line: str) -> None:
 
 
 def missing_action(args: argparse.Namespace) -> int:
-    raise UsageError("sandbox: choose an action: up, status, down, env, demo (see `shipdeck sandbox --help`)")
+    raise UsageError("sandbox: choose an action: up, status, down, env, bare, demo (see `shipdeck sandbox --help`)")
 
 
 def up(args: argparse.Namespace) -> int:
@@ -39,6 +39,20 @@ def status(args: argparse.Namespace) -> int:
 def env(args: argparse.Namespace) -> int:
     for line in fleet.env_lines(_root(args)):
         print(line)
+    return 0
+
+
+def bare(args: argparse.Namespace) -> int:
+    from app.sandbox import bare_hosts
+    from app.sandbox.system import require_root_linux
+
+    require_root_linux()
+    if not 1 <= args.index <= layout.MAX_BARE_HOSTS:
+        raise UsageError(f"sandbox bare: --index {args.index}: choose between 1 and {layout.MAX_BARE_HOSTS}")
+    if args.bare_action == "start":
+        bare_hosts.start(_root(args), args.index, _print)
+    else:
+        bare_hosts.stop(_root(args), args.index, _print)
     return 0
 
 

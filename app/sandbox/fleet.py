@@ -3,7 +3,8 @@
 `up` reuses whatever runs and is healthy and rebuilds the rest, so it also recovers from a killed
 earlier run (stale namespaces, mounts, pid files, dead daemons). `down` removes exactly what `up`
 made: the hosts' processes and namespaces, the registries, the bridge, the mounts and the CA file
-under /etc/docker/certs.d; `--purge` also deletes the sandbox dir.
+under /etc/docker/certs.d, and any bare host (`bare_hosts`) still there; `--purge` also deletes the
+sandbox dir.
 """
 
 from __future__ import annotations
@@ -255,6 +256,9 @@ def down(root: Path, *, purge: bool, log: Log = print) -> None:
         log(f"sandbox down: nothing at {root}")
         return
     with locked(root):
+        from app.sandbox import bare_hosts
+
+        bare_hosts.remove_all(root, log)
         for index in known_host_indexes(root):
             remove_host(Host(root, index), log)
         for registry in registries.REGISTRIES:

@@ -16,6 +16,8 @@ GATEWAY = "10.77.0.1"  # the machine's side of the bridge; registries listen her
 HOST_BASE = 10  # host i (1-based) is 10.77.0.(10 + i)
 DEFAULT_HOSTS = 3
 MAX_HOSTS = 20
+BARE_HOST_BASE = 40  # bare host i (1-based) is 10.77.0.(40 + i): no Docker until `server bootstrap` installs it
+MAX_BARE_HOSTS = 9
 
 PRIVATE_REGISTRY_PORT = 5000  # TLS + docker login (sandbox CA)
 SELF_HOSTED_REGISTRY_PORT = 5050  # plain HTTP + auth, like a self-hosted GitLab registry
@@ -25,6 +27,11 @@ PRIVATE_REGISTRY = f"{GATEWAY}:{PRIVATE_REGISTRY_PORT}"
 SELF_HOSTED_REGISTRY = f"{GATEWAY}:{SELF_HOSTED_REGISTRY_PORT}"
 MIRROR_REGISTRY = f"{GATEWAY}:{MIRROR_REGISTRY_PORT}"  # as the hosts see it
 MIRROR_REGISTRY_LOCAL = f"127.0.0.1:{MIRROR_REGISTRY_PORT}"  # as the machine's own engine pushes to it
+
+# Where the bare hosts' resolver (/etc/hosts) sends Docker's download names: the sandbox's stand-in for
+# get.docker.com (the install script) and download.docker.com (a package repository), HTTPS with the sandbox CA.
+DOCKER_DOWNLOAD_NAMES = ("get.docker.com", "download.docker.com")
+DOCKER_DOWNLOAD_PORT = 443
 
 REGISTRY_USERNAME = "shipdeck"
 SSH_USER = "root"
@@ -41,6 +48,18 @@ def host_name(index: int) -> str:
 def host_address(index: int) -> str:
     """Private address of host `index` (1-based)."""
     return f"10.77.0.{HOST_BASE + index}"
+
+
+def bare_host_name(index: int) -> str:
+    return f"sandbox-bare-{index}"
+
+
+def bare_host_address(index: int) -> str:
+    return f"10.77.0.{BARE_HOST_BASE + index}"
+
+
+def bare_netns_name(index: int) -> str:
+    return f"shipdeck-bare{index}"
 
 
 def netns_name(index: int) -> str:
@@ -82,3 +101,12 @@ def demo_project_dir(root: Path) -> Path:
 def host_dir(root: Path, index: int) -> Path:
     """Everything of host `index`: its $HOME (`home/`), docker data, sshd files, namespace files."""
     return root / "hosts" / host_name(index)
+
+
+def bare_dir(root: Path) -> Path:
+    """The bare hosts, their cached root filesystems and the Docker download stand-in."""
+    return root / "bare"
+
+
+def bare_ssh_config_path(root: Path) -> Path:
+    return bare_dir(root) / "ssh_config"

@@ -55,45 +55,58 @@ def remove_bridge() -> bool:
 
 def host_network_ready(index: int) -> bool:
     """The host's netns exists, and its eth0 is up with the right address and a default route."""
-    name = layout.netns_name(index)
-    if not netns_path(index).exists():
-        return False
-    result = run(["ip", "-n", name, "-4", "-o", "addr", "show", "dev", "eth0"], check=False)
-    if f" {layout.host_address(index)}/{layout.PREFIX_LENGTH} " not in result.stdout:
-        return False
-    route = run(["ip", "-n", name, "route", "show", "default"], check=False).stdout
-    master = run(["ip", "-o", "link", "show", veth_name(index)], check=False).stdout
-    return f"via {layout.GATEWAY}" in route and f"master {layout.BRIDGE}" in master and "state UP" in master
+    return endpoint_ready(layout.netns_name(index), veth_name(index), layout.host_address(index))
 
 
 def ensure_host_network(index: int) -> bool:
     """Create (or repair) host `index`'s netns and veth; True when it had to be (re)built."""
-    if host_network_ready(index):
-        return False
-    remove_host_network(index)
-    name = layout.netns_name(index)
-    veth = veth_name(index)
-    run(["ip", "netns", "add", name])
-    run(["ip", "link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", name])
-    run(["ip", "link", "set", veth, "master", layout.BRIDGE])
-    run(["ip", "link", "set", veth, "up"])
-    address = f"{layout.host_address(index)}/{layout.PREFIX_LENGTH}"
-    run(["ip", "-n", name, "addr", "add", address, "dev", "eth0"])
-    run(["ip", "-n", name, "link", "set", "lo", "up"])
-    run(["ip", "-n", name, "link", "set", "eth0", "up"])
-    run(["ip", "-n", name, "route", "add", "default", "via", layout.GATEWAY])
-    if not host_network_ready(index):
-        raise SandboxError(f"the network of {layout.host_name(index)} did not come up")
-    return True
+    return ensure_endpoint(layout.netns_name(index), veth_name(index), layout.host_address(index))
 
 
 def remove_host_network(index: int) -> bool:
+    return remove_endpoint(layout.netns_name(index), veth_name(index))
+
+
+def endpoint_ready(netns: str, veth: str, address: str) -> bool:
+    """Netns `netns` exists, its eth0 is up with `address` and a default route, `veth` is on the bridge."""
+    if not (NETNS_DIR / netns).exists():
+        return False
+    result = run(["ip", "-n", netns, "-4", "-o", "addr", "show", "dev", "eth0"], check=False)
+    if f" {address}/{layout.PREFIX_LENGTH} " not in result.stdout:
+        return False
+    route = run(["ip", "-n", netns, "route", "show", "default"], check=False).stdout
+    master = run(["ip", "-o", "link", "show", veth], check=False).stdout
+    return f"via {layout.GATEWAY}" in route and f"master {layout.BRIDGE}" in master and "state UP" in master
+
+
+def ensure_endpoint(netns: str, veth: str, address: str) -> bool:
+    """Create (or repair) a netns on the bridge with `address` on its eth0; True when it had to be (re)built."""
+    if endpoint_ready(netns, veth, address):
+        return False
+    remove_endpoint(netns, veth)
+    run(["ip", "netns", "add", netns])
+    run(["ip", "link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", netns])
+    run(["ip", "link", "set", veth, "master", layout.BRIDGE])
+    run(["ip", "link", "set", veth, "up"])
+    run(["ip", "-n", netns, "addr", "add", f"{address}/{layout.PREFIX_LENGTH}", "dev", "eth0"])
+    run(["ip", "-n", netns, "link", "set", "lo", "up"])
+    run(["ip", "-n", netns, "link", "set", "eth0", "up"])
+    run(["ip", "-n", netns, "route", "add", "default", "via", layout.GATEWAY])
+    # The machine may still have the address's previous eth0 (an earlier namespace) in its neighbour
+    # table: until that entry expires, connections to the new one go nowhere.
+    run(["ip", "neigh", "flush", "to", address], check=False)
+    if not endpoint_ready(netns, veth, address):
+        raise SandboxError(f"the network namespace {netns} ({address}) did not come up")
+    return True
+
+
+def remove_endpoint(netns: str, veth: str) -> bool:
     removed = False
-    if netns_path(index).exists() or layout.netns_name(index) in run(["ip", "netns", "list"]).stdout:
-        run(["ip", "netns", "del", layout.netns_name(index)], check=False)
+    if (NETNS_DIR / netns).exists() or netns in run(["ip", "netns", "list"]).stdout.split():
+        run(["ip", "netns", "del", netns], check=False)
         removed = True
-    if _link_exists(veth_name(index)):
-        run(["ip", "link", "del", veth_name(index)], check=False)
+    if _link_exists(veth):
+        run(["ip", "link", "del", veth], check=False)
         removed = True
     return removed
 
