@@ -25,15 +25,17 @@ def hook_exists(run: Run, name: str) -> bool:
     return hook_path(run, name).is_file()
 
 
-def hook_environment(run: Run, *, command: str, subcommand: str | None, hosts: str | None = None,
-                     secrets: bool = False, **extra: str) -> dict[str, str]:
-    """KAMAL_RECORDED_AT … KAMAL_SUBCOMMAND, plus every secret for the hooks that get them."""
+def hook_environment(run: Run, *, command: str, hosts: str | None = None, secrets: bool = False,
+                     **extra: str) -> dict[str, str]:
+    """KAMAL_RECORDED_AT … KAMAL_COMMAND, plus every secret for the hooks that get them.
+
+    KAMAL_SUBCOMMAND stays unset, as in Kamal 2.11: it names the subcommand of Kamal's first Thor invocation,
+    which from the command line is always the top-level one (`kamal app boot` gives KAMAL_COMMAND=app alone)."""
     details = {
         "hosts": hosts if hosts is not None else ",".join(run.target_hosts()),
         "roles": ",".join(run.options.roles) if run.options.roles else None,
         "lock": "true" if run.holding_lock else "false",
         "command": command,
-        "subcommand": subcommand,
         **extra,
     }
     tags = {**default_tags(run.config), **{key: value for key, value in details.items() if value is not None}}
@@ -48,7 +50,7 @@ async def run_hook(run: Run, name: str, *, secrets: bool = False, hosts: str | N
     """Run a hook if it exists (and hooks are not skipped); raise HookFailed on a non-zero exit."""
     if run.options.skip_hooks or not hook_exists(run, name):
         return
-    environment = hook_environment(run, command=run.command, subcommand=run.subcommand, hosts=hosts,
+    environment = hook_environment(run, command=run.command, hosts=hosts,
                                    secrets=secrets, **extra)
     step = f"hook.{name}"
     verbosity = run.config.hooks_output_for(name)

@@ -105,7 +105,7 @@ class Run:
         self.options = options or RunOptions()
         self.targets = targets  # app.engine.targets.Targets: hosts/roles after -h/-r/-p
         self.command = command  # Kamal's command name, e.g. "deploy", "app" (KAMAL_COMMAND)
-        self.subcommand = subcommand  # e.g. "boot" (KAMAL_SUBCOMMAND)
+        self.subcommand = subcommand  # e.g. "boot" (hooks never see it: see hooks.hook_environment)
         # A lock held by a parent process (a hook running shipdeck or kamal) counts as ours.
         self.holding_lock = os.environ.get("KAMAL_LOCK") == "true"
         self.started = time.monotonic()
