@@ -20,7 +20,9 @@ from app.errors import ShipdeckError
 from app.remote import app_docker, docker_ops
 
 LOG_LINES_ON_FAILURE = 100
-PROBE_EVERY_S = 0.01  # a refused probe costs about a millisecond over the open connection
+# Probe pauses: short at first (a refused probe costs about a millisecond over the open connection), growing
+# so that many hosts probing a slow app do not take the CPU their engines need to start it.
+PROBE_FIRST_PAUSE_S, PROBE_PAUSE_GROWTH, PROBE_LONGEST_PAUSE_S = 0.01, 1.5, 0.05
 
 
 class BootError(ShipdeckError):
@@ -195,12 +197,14 @@ class AppOnHost:
             return
         loop = asyncio.get_running_loop()
         deadline = loop.time() + interval
+        pause = PROBE_FIRST_PAUSE_S
         while loop.time() < deadline:
             status = await self.host.http_status(address, proxy.app_port, path, timeout=max(deadline - loop.time(),
                                                                                                0.05))
             if status is not None and 200 <= status < 300:
                 return
-            await asyncio.sleep(PROBE_EVERY_S)
+            await asyncio.sleep(pause)
+            pause = min(pause * PROBE_PAUSE_GROWTH, PROBE_LONGEST_PAUSE_S)
 
     async def proxy_exec(self, argv: list[str], *, ready: asyncio.Future[bool] | None = None) -> str:
         """`docker exec kamal-proxy ARGV...`; with `ready`, spawned at once and run when it resolves True
