@@ -5,18 +5,26 @@ Per host: create the new app container (same image, network, env and labels as t
 name of its own), start it, hand it to kamal-proxy (`kamal-proxy deploy`, which waits until the new
 target answers its health check: the health wait) under a service of its own, and stop the old one.
 Each round replaces the container of the round before, so the floor never touches the deployed app.
-Used by `bench/deploy_speed.py`.
+
+The **SSH floor** is what any remote tool pays on top: per round a fresh `python3` process that imports
+its clients (asyncssh, aiohttp), opens one SSH connection per host with the host's docker socket
+forwarded through it, and sends the same operations over those connections; timed from the process's
+start to its exit, as a command-line deploy is. Used by `bench/deploy_speed.py`; run alone as
+
+    python bench/deploy_floor.py --ssh-config FILE --image IMAGE --service NAME --round N HOST...
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import json
+import subprocess
+import sys
+import tempfile
 import time
 from pathlib import Path
-
-import aiohttp
 
 PROXY = "kamal-proxy"
 
@@ -25,6 +33,8 @@ class Engine:
     """Just enough of the Engine API over one host's unix socket."""
 
     def __init__(self, socket: Path) -> None:
+        import aiohttp
+
         self.session = aiohttp.ClientSession(connector=aiohttp.UnixConnector(path=str(socket)))
 
     async def call(self, method: str, path: str, body: object = None, **params: str) -> object:
@@ -50,9 +60,9 @@ class Engine:
         await self.session.close()
 
 
-async def replace_on_host(socket: Path, image: str, service: str, round_number: int, app_port: int = 80) -> float:
+async def replace_on_host(socket: Path | str, image: str, service: str, round_number: int, app_port: int = 80) -> float:
     """One host's deploy operations, timed; returns seconds."""
-    engine = Engine(socket)
+    engine = Engine(Path(socket))
     name = f"{service}-floor-{round_number}"
     old = f"{service}-floor-{round_number - 1}"
     try:
@@ -115,3 +125,56 @@ def measure_floor(sockets: list[Path], image: str, service: str, rounds: int) ->
         return times
 
     return asyncio.run(run())
+
+
+# ---------------------------------------------------------------- the SSH floor (a fresh process per round)
+
+REMOTE_DOCKER_SOCKET = "/var/run/docker.sock"
+
+
+async def ssh_round(hosts: list[str], ssh_config: str, image: str, service: str, round_number: int) -> None:
+    """Connect to every host (docker socket forwarded), then the same operations as the floor, in parallel."""
+    import asyncssh
+
+    with tempfile.TemporaryDirectory(prefix="shipdeck-floor-") as directory:
+        async def on_host(index: int, host: str) -> None:
+            async with asyncssh.connect(host, config=[ssh_config]) as connection:
+                local = f"{directory}/docker-{index}.sock"
+                listener = await connection.forward_local_path(local, REMOTE_DOCKER_SOCKET)
+                try:
+                    await replace_on_host(local, image, service, round_number)
+                finally:
+                    listener.close()
+
+        await asyncio.gather(*(on_host(index, host) for index, host in enumerate(hosts)))
+
+
+def measure_ssh_floor(hosts: list[str], ssh_config: Path, image: str, service: str, rounds: int,
+                      sockets: list[Path]) -> list[float]:
+    """Wall time of a fresh process per round (see the module's docstring); cleans up through `sockets`."""
+    def one(round_number: int) -> float:
+        began = time.monotonic()
+        subprocess.run([sys.executable, __file__, "--ssh-config", str(ssh_config), "--image", image,
+                        "--service", f"{service}-ssh", "--round", str(round_number), *hosts], check=True)
+        return time.monotonic() - began
+
+    one(0)  # the first target of the floor service: not counted
+    times = [one(round_number) for round_number in range(1, rounds + 1)]
+    asyncio.run(remove_floor(sockets, f"{service}-ssh"))
+    return times
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description="one round of the SSH floor")
+    parser.add_argument("--ssh-config", required=True)
+    parser.add_argument("--image", required=True)
+    parser.add_argument("--service", required=True)
+    parser.add_argument("--round", type=int, required=True)
+    parser.add_argument("hosts", nargs="+")
+    args = parser.parse_args()
+    asyncio.run(ssh_round(args.hosts, args.ssh_config, args.image, args.service, args.round))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

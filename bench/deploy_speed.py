@@ -14,8 +14,14 @@ it logs with -v; shipdeck: commands + file operations + Docker API requests, fro
 It also prints a floor per size (bench/deploy_floor.py): the same Docker operations (create, start,
 health wait through `kamal-proxy deploy`, stop old) issued straight to each host's engine in
 parallel, with no shipdeck logic and no SSH, and shipdeck/floor next to shipdeck/Kamal (target: at
-most 1.15); and the same deploy through the library (one open Fleet, as the dashboard runs it: no
+most 1.15); an SSH floor (the same operations from a fresh process that imports its SSH and HTTP
+clients and connects to each host over SSH with the docker socket forwarded: what any remote command-line
+tool pays, shown for the command line's sake next to, not instead of, the floor); and the same deploy
+through the library (one open Fleet, as the dashboard runs it: no
 process start, connections already open), whose ratio to the floor is the engine's own overhead.
+
+The command line runs with its bytecode compiled once beforehand (`with_bytecode`), as a package
+installed with pip has it, whatever PYTHONDONTWRITEBYTECODE says.
 
 Needs root and the sandbox (`shipdeck sandbox up --hosts N` is run for the largest size; it
 replaces a smaller fleet's host count but keeps what runs). Do not run tests on the sandbox at the
@@ -43,7 +49,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from app.sandbox import fleet, layout, registries  # noqa: E402
-from bench.deploy_floor import measure_floor  # noqa: E402
+from bench.deploy_floor import measure_floor, measure_ssh_floor  # noqa: E402
 
 TARGET_RATIO = 0.5
 TARGET_FLOOR_RATIO = 1.15
@@ -55,6 +61,16 @@ def sandbox_env(root: Path) -> dict[str, str]:
                KAMAL_REGISTRY_PASSWORD=registries.password_path(root).read_text().strip(),
                POSTGRES_PASSWORD=registries.postgres_password_path(root).read_text().strip())
     env.pop("DOCKER_HOST", None)
+    return env
+
+
+def with_bytecode(env: dict[str, str], cache: Path) -> dict[str, str]:
+    """shipdeck's modules compiled once, as an installed package has them: a machine that sets
+    PYTHONDONTWRITEBYTECODE would otherwise compile every module from source on every run."""
+    env = {key: value for key, value in env.items() if key != "PYTHONDONTWRITEBYTECODE"}
+    env["PYTHONPYCACHEPREFIX"] = str(cache)
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "app")], env=env, check=True,
+                   capture_output=True)
     return env
 
 
@@ -158,7 +174,7 @@ def measure_library(project: Path, env: dict[str, str], rounds: int) -> list[flo
 
 
 def measure(root: Path, size: int, rounds: int, workdir: Path) -> dict:
-    env = sandbox_env(root)
+    env = with_bytecode(sandbox_env(root), workdir / "bytecode")
     project = write_project(root, size, workdir)
     shipdeck = [sys.executable, "-m", "app"]
     timed([*shipdeck, "build", "push"], project, env)
@@ -185,15 +201,19 @@ def measure(root: Path, size: int, rounds: int, workdir: Path) -> dict:
     version = subprocess.run(["git", "rev-parse", "HEAD"], cwd=project, capture_output=True, text=True,
                              check=True).stdout.strip()
     sockets = [layout.host_dir(root, index) / "run" / "docker.sock" for index in range(1, size + 1)]
-    floor_times = measure_floor(sockets, f"{layout.PRIVATE_REGISTRY}/bench/bench{size}:{version}", f"bench{size}",
-                                rounds)
+    image = f"{layout.PRIVATE_REGISTRY}/bench/bench{size}:{version}"
+    floor_times = measure_floor(sockets, image, f"bench{size}", rounds)
+    ssh_floor_times = measure_ssh_floor([layout.host_address(index) for index in range(1, size + 1)],
+                                        layout.ssh_config_path(root), image, f"bench{size}", rounds, sockets)
     library_times = measure_library(project, env, rounds)
     timed([*shipdeck, "app", "remove", f"--confirm=app.remove:bench{size}"], project, env)
     kamal_time = statistics.median(figures["kamal"])
     shipdeck_time = statistics.median(figures["shipdeck"])
     floor_time = statistics.median(floor_times)
     library_time = statistics.median(library_times)
+    ssh_floor_time = statistics.median(ssh_floor_times)
     return {"hosts": size, "kamal_s": kamal_time, "shipdeck_s": shipdeck_time, "floor_s": floor_time,
+            "ssh_floor_s": ssh_floor_time, "ssh_floor_ratio": shipdeck_time / ssh_floor_time,
             "library_s": library_time, "library_ratio": library_time / floor_time,
             "ratio": shipdeck_time / kamal_time, "floor_ratio": shipdeck_time / floor_time,
             "kamal_connections": statistics.median(connections["kamal"]),
@@ -216,16 +236,18 @@ def main() -> int:
             rows.append(measure(root, size, args.rounds, Path(workdir)))
             row = rows[-1]
             print(f"measured {size} host(s): kamal {row['kamal_s']:.2f}s, shipdeck {row['shipdeck_s']:.2f}s, "
-                  f"floor {row['floor_s']:.2f}s, library {row['library_s']:.2f}s", flush=True)
+                  f"floor {row['floor_s']:.2f}s, SSH floor {row['ssh_floor_s']:.2f}s, library {row['library_s']:.2f}s",
+                  flush=True)
     print()
     print("deploy -P of a pre-pushed version (median of "
           f"{args.rounds} rounds; round trips: Kamal's logged remote commands vs shipdeck's commands+files+API)")
     print(f"{'hosts':>5} {'kamal s':>8} {'shipdeck s':>10} {'floor s':>8} {'sd/kamal':>8} {'sd/floor':>8} "
-          f"{'library s':>9} {'lib/floor':>9} {'ssh conns k/s':>14} {'round trips k/s':>16}")
+          f"{'library s':>9} {'lib/floor':>9} {'ssh floor s':>11} {'sd/ssh fl':>9} {'ssh conns k/s':>14} "
+          f"{'round trips k/s':>16}")
     for row in rows:
         print(f"{row['hosts']:>5} {row['kamal_s']:>8.2f} {row['shipdeck_s']:>10.2f} {row['floor_s']:>8.2f} "
               f"{row['ratio']:>8.2f} {row['floor_ratio']:>8.2f} {row['library_s']:>9.2f} "
-              f"{row['library_ratio']:>9.2f} "
+              f"{row['library_ratio']:>9.2f} {row['ssh_floor_s']:>11.2f} {row['ssh_floor_ratio']:>9.2f} "
               f"{row['kamal_connections']:>6g}/{row['shipdeck_connections']:<7g} "
               f"{row['kamal_round_trips']:>7g}/{row['shipdeck_round_trips']:<8g}")
     if len(rows) > 1:

@@ -303,9 +303,13 @@ async def start_new_version(run: Run, app: AppOnHost, version: str) -> None:
     role = app.role
     await app.audit(f"Booted app version {version}")
     await app.write_env_file()
-    await finish_shielded(app.run_container(version))  # never half-done: created and started, or not at all
+    # never half-done: created and started, or not at all
+    created = await finish_shielded(app.run_container(version))
     if role.running_proxy:
-        endpoint = await app.container_id(version)
+        # Kamal looks the new container up by name; the engine's answer to the create is that same id.
+        endpoint = created or await app.container_id(version)
+        if created:
+            app.show(commands.container_id_for(role.container_name(version)))
         if not endpoint:
             raise BootError(f"Failed to get endpoint for {role.name} on {app.host_name}, did the container boot?")
         await app.proxy_deploy(endpoint, version)

@@ -20,6 +20,9 @@ from app.errors import ShipdeckError
 from app.remote import app_docker, docker_ops
 
 LOG_LINES_ON_FAILURE = 100
+# Probe pauses: short at first (a refused probe costs about a millisecond over the open connection), growing
+# so that many hosts probing a slow app do not take the CPU their engines need to start it.
+PROBE_FIRST_PAUSE_S, PROBE_PAUSE_GROWTH, PROBE_LONGEST_PAUSE_S = 0.01, 1.5, 0.05
 
 
 class BootError(ShipdeckError):
@@ -126,11 +129,14 @@ class AppOnHost:
         self.show(f"upload {path} (mode 0600)")
         await self.host.write_file(path, self.env_file_content().encode(), mode=0o600)
 
-    async def run_container(self, version: str) -> None:
+    async def run_container(self, version: str) -> str:
+        """Kamal's `docker run --detach ...` of the new version; the new container's id (12 hex) when the
+        engine reported it, else ""."""
         hostname = contract.app_hostname(self.host_name)
         command = commands.run(self.config, self.role, self.host_name, version, hostname)
         self.show(command)
-        await run_docker_command(self.run, self.host_name, command, {self.env_file_path: self.env_file_content()})
+        return await run_docker_command(self.run, self.host_name, command,
+                                        {self.env_file_path: self.env_file_content()})
 
     async def proxy_deploy(self, target: str, version: str) -> None:
         self.show(commands.proxy_deploy(self.config, self.role, target, version))
@@ -139,10 +145,22 @@ class AppOnHost:
         options.update(commands.proxy_deploy_options(self.config, self.role.proxy, self.role, version))
         argv = ["kamal-proxy", "deploy", self.role.container_prefix, *contract.optionize(options, with_="=",
                                                                                             escape=False)]
-        await self.wait_until_answering(target)
+        # The exec's process is spawned now, while the new container starts (the slow part of a `docker
+        # exec`), and released into `kamal-proxy deploy` once the container answers (wait_until_answering),
+        # so the proxy's first health check passes and no interval is lost.
+        ready: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        task = asyncio.ensure_future(self.proxy_exec(argv, ready=ready))
+        try:
+            await self.wait_until_answering(target)
+        except BaseException:
+            ready.set_result(False)  # the shell exits without running kamal-proxy
+            await asyncio.wait((task,))
+            if not task.cancelled():
+                task.exception()  # retrieved: nothing switched, the cancellation is what matters
+            raise
+        ready.set_result(True)
         # Once kamal-proxy is told to switch it finishes inside its container whatever happens to us:
         # wait for its answer even when cancelled, so `switched` says what really serves.
-        task = asyncio.ensure_future(self.proxy_exec(argv))
         cancelled = False
         while not task.done():
             try:
@@ -179,15 +197,27 @@ class AppOnHost:
             return
         loop = asyncio.get_running_loop()
         deadline = loop.time() + interval
+        pause = PROBE_FIRST_PAUSE_S
         while loop.time() < deadline:
             status = await self.host.http_status(address, proxy.app_port, path, timeout=max(deadline - loop.time(),
                                                                                                0.05))
             if status is not None and 200 <= status < 300:
                 return
-            await asyncio.sleep(0.05)
+            await asyncio.sleep(pause)
+            pause = min(pause * PROBE_PAUSE_GROWTH, PROBE_LONGEST_PAUSE_S)
 
-    async def proxy_exec(self, argv: list[str]) -> str:
-        result = await app_docker.exec_in_container(self.host, contract.PROXY_CONTAINER, argv)
+    async def proxy_exec(self, argv: list[str], *, ready: asyncio.Future[bool] | None = None) -> str:
+        """`docker exec kamal-proxy ARGV...`; with `ready`, spawned at once and run when it resolves True
+        (resolved False: nothing runs and this returns "")."""
+        if ready is None:
+            result = await app_docker.exec_in_container(self.host, contract.PROXY_CONTAINER, argv)
+        else:
+            gated = await app_docker.exec_when_ready(self.host, contract.PROXY_CONTAINER, argv, ready)
+            if gated is None:
+                if not await asyncio.shield(ready):
+                    return ""
+                gated = await app_docker.exec_in_container(self.host, contract.PROXY_CONTAINER, argv)
+            result = gated
         exit_code, output = result.exit_code, result.output
         for line in output.splitlines():
             self.run.output(self.step, line, host=self.host_name)
@@ -235,7 +265,9 @@ class AppOnHost:
         await app_docker.tag(self.host, f"{self.config.repository}:{version}", self.config.latest_image)
 
 
-async def run_docker_command(run: Run, host_name: str, command: str, env_files: dict[str, str]) -> None:
+async def run_docker_command(run: Run, host_name: str, command: str, env_files: dict[str, str]) -> str:
     """Run one of Kamal's detached `docker run` strings: through the Engine API when the translation
-    (`app.remote.docker_ops`) can express it exactly, otherwise the very string over SSH."""
-    await docker_ops.run_container(run.host(host_name), command, env_files=env_files)
+    (`app.remote.docker_ops`) can express it exactly, otherwise the very string over SSH. The container's
+    id (12 hex) when the engine reported it, else ""."""
+    outcome = await docker_ops.run_container(run.host(host_name), command, env_files=env_files)
+    return outcome.container_id[:12] if outcome.via == "api" else ""

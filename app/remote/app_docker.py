@@ -159,6 +159,14 @@ async def exec_in_container(host: RemoteHost, container: str, argv: Sequence[str
         docker, container, argv, stdin=stdin, env=environment))
 
 
+async def exec_when_ready(host: RemoteHost, container: str, argv: Sequence[str],
+                          ready: asyncio.Future[bool]) -> docker_streams.ExecResult | None:
+    """`docker exec CONTAINER ARGV...` whose process is spawned now and released when `ready` resolves True
+    (`docker_streams.exec_when_ready`); None when ARGV never ran (not released, or no `sh` in the container)."""
+    return await _call(host, "docker exec", lambda docker: docker_streams.exec_when_ready(
+        docker, container, argv, ready))
+
+
 async def exec_into(host: RemoteHost, container: str, argv: Sequence[str],
                     sink: Callable[[bytes], None]) -> tuple[int, str]:
     """`docker exec CONTAINER ARGV... > file`: stdout streamed to `sink`; (exit code, stderr)."""

@@ -128,6 +128,45 @@ async def exec_in_container(docker: aiodocker.Docker, container: str, command: S
     return ExecResult(details["ExitCode"], stdout, stderr, output)
 
 
+# `sh` reads one line and only then becomes the command: the exec's process is spawned early (the
+# slow part of a `docker exec`, ~0.1 s on a busy host) and the command starts the moment the line arrives.
+GATE_SCRIPT = 'read -r go && [ "$go" = go ] && exec "$@"'
+
+
+async def exec_when_ready(docker: aiodocker.Docker, container: str, command: Sequence[str],
+                          ready: asyncio.Future[bool]) -> ExecResult | None:
+    """`docker exec CONTAINER CMD...`, with the process spawned at once and CMD started only when `ready`
+    resolves True (through `sh -c GATE_SCRIPT sh CMD...`, CMD's words untouched). Returns None when CMD
+    never ran: `ready` resolved False (the shell sees end of input and exits without it), or the exec ended
+    before it was released (no `sh` in the container: the caller then runs CMD the plain way)."""
+    exec_body = {"AttachStderr": True, "AttachStdin": True, "AttachStdout": True,
+                 "Cmd": ["sh", "-c", GATE_SCRIPT, "sh", *command], "Detach": False, "DetachKeys": "",
+                 "Privileged": False, "Tty": False, "User": "", "WorkingDir": ""}
+    created = await call(docker, "POST", f"containers/{container}/exec", body=exec_body)
+    execution = docker.containers.exec(created["Id"])
+    released = False
+    async with execution.start(detach=False) as stream:
+        reading = asyncio.ensure_future(collect_output(stream, None))
+        try:
+            await asyncio.wait((reading, ready), return_when=asyncio.FIRST_COMPLETED)
+            if not reading.done():
+                if ready.done() and not ready.cancelled() and ready.result():
+                    try:
+                        await stream.write_in(b"go\n")
+                        released = True
+                    except (OSError, aiohttp.ClientError, RuntimeError):
+                        pass  # the exec already ended: CMD never ran
+                _close_stdin(stream)
+            stdout, stderr, output = await reading
+        except BaseException:
+            reading.cancel()
+            raise
+    if not released:
+        return None
+    details = await _finished_exec(docker, created["Id"])
+    return ExecResult(details["ExitCode"], stdout, stderr, output)
+
+
 async def exec_into(docker: aiodocker.Docker, container: str, command: Sequence[str],
                     sink: Callable[[bytes], None]) -> tuple[int, str]:
     """`docker exec CONTAINER CMD... > file`: stdout handed to `sink` chunk by chunk as it arrives (never

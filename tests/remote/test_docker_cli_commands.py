@@ -151,6 +151,51 @@ async def test_logs_demultiplexed_tail_timestamps_and_follow(remote_docker, run_
         remove(name)
 
 
+async def test_exec_when_ready_runs_the_command_only_once_released(remote_docker, run_id, test_image) -> None:
+    name = f"{run_id}-gated"
+    marker = "/tmp/gated-ran"
+    command = ["sh", "-c", f'touch {marker}; echo "ran $1"', "sh", "with words: kept as given"]
+    try:
+        await _run(remote_docker, f"docker run -d --name {name} {test_image}")
+        loop = asyncio.get_running_loop()
+        ready: asyncio.Future[bool] = loop.create_future()
+        gated = asyncio.ensure_future(docker_streams.exec_when_ready(remote_docker, name, command, ready))
+        await asyncio.sleep(0.5)  # spawned and waiting: the command has not run yet
+        assert docker("exec", name, "test", "-e", marker, check=False).returncode == 1
+        assert not gated.done()
+        ready.set_result(True)
+        result = await asyncio.wait_for(gated, 10)
+        assert result is not None
+        assert (result.exit_code, result.stdout) == (0, "ran with words: kept as given\n")
+        assert docker("exec", name, "test", "-e", marker, check=False).returncode == 0
+
+        docker("exec", name, "rm", marker)
+        refused: asyncio.Future[bool] = loop.create_future()
+        gated = asyncio.ensure_future(docker_streams.exec_when_ready(remote_docker, name, command, refused))
+        await asyncio.sleep(0.3)
+        refused.set_result(False)
+        assert await asyncio.wait_for(gated, 10) is None  # never released: nothing ran
+        assert docker("exec", name, "test", "-e", marker, check=False).returncode == 1
+    finally:
+        remove(name)
+
+
+async def test_exec_when_ready_without_a_shell_returns_at_once_without_running(
+        remote_docker, run_id, test_image) -> None:
+    # `sh` is not on the container's PATH: the gate cannot run, so the caller is told at once (None) and runs
+    # the command the plain way; the command itself was never released.
+    name = f"{run_id}-noshell"
+    try:
+        await _run(remote_docker, f"docker run -d --name {name} --env PATH=/nowhere {test_image} /bin/sleep 3600")
+        ready: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        result = await asyncio.wait_for(
+            docker_streams.exec_when_ready(remote_docker, name, ["/bin/touch", "/tmp/gated-ran"], ready), 10)
+        assert result is None and not ready.done()
+        assert docker("exec", name, "/bin/test", "-e", "/tmp/gated-ran", check=False).returncode == 1
+    finally:
+        remove(name)
+
+
 async def test_exec_captures_output_exit_code_and_stdin(remote_docker, run_id, test_image) -> None:
     name = f"{run_id}-exec"
     try:
