@@ -25,7 +25,6 @@ import argparse
 import asyncio
 import json
 import os
-import shutil
 import statistics
 import subprocess
 import sys
@@ -182,44 +181,9 @@ def sandbox_env(root: Path) -> dict[str, str]:
 
 def write_project(root: Path, size: int, workdir: Path) -> Path:
     """The demo app with one `web` role on the first `size` hosts."""
-    from app.sandbox import layout
+    from bench.deploy_speed import write_project as write_web_project
 
-    service = f"dash{size}"
-    project = workdir / service
-    shutil.copytree(layout.demo_project_dir(root), project, ignore=shutil.ignore_patterns(".git"))
-    hosts = "\n".join(f"    - {layout.host_address(i)}" for i in range(1, size + 1))
-    (project / "config" / "deploy.yml").write_text(f"""service: {service}
-image: bench/{service}
-servers:
-  web:
-    hosts:
-{hosts}
-proxy:
-  host: {service}.test
-  app_port: 80
-  healthcheck:
-    path: /up
-    interval: 1
-registry:
-  server: {layout.PRIVATE_REGISTRY}
-  username: {layout.REGISTRY_USERNAME}
-  password:
-    - KAMAL_REGISTRY_PASSWORD
-builder:
-  arch: amd64
-ssh:
-  user: root
-  config: {layout.ssh_config_path(root)}
-env:
-  clear:
-    BOOT_DELAY: "0"
-""")
-    (project / ".kamal").mkdir(exist_ok=True)
-    (project / ".kamal" / "secrets").write_text("KAMAL_REGISTRY_PASSWORD=$KAMAL_REGISTRY_PASSWORD\n")
-    for command in (["git", "init", "-q"], ["git", "add", "-A"],
-                    ["git", "-c", "user.name=bench", "-c", "user.email=bench@example.com", "commit", "-qm", "bench"]):
-        subprocess.run(command, cwd=project, check=True, capture_output=True)
-    return project
+    return write_web_project(root, size, workdir, service=f"dash{size}")
 
 
 def shipdeck(project: Path, env: dict[str, str], *args: str) -> None:

@@ -74,11 +74,12 @@ def with_bytecode(env: dict[str, str], cache: Path) -> dict[str, str]:
     return env
 
 
-def write_project(root: Path, size: int, workdir: Path) -> Path:
-    """A copy of the demo project's app with only a web role on the first `size` hosts."""
-    project = workdir / f"bench{size}"
+def write_project(root: Path, size: int, workdir: Path, service: str | None = None) -> Path:
+    """A copy of the demo project's app with only a web role on the first `size` hosts (service `bench<size>`
+    unless named)."""
+    service = service or f"bench{size}"
+    project = workdir / service
     shutil.copytree(layout.demo_project_dir(root), project, ignore=shutil.ignore_patterns(".git"))
-    service = f"bench{size}"
     hosts = "\n".join(f"    - {layout.host_address(i)}" for i in range(1, size + 1))
     (project / "config" / "deploy.yml").write_text(f"""service: {service}
 image: bench/{service}
