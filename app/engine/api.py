@@ -405,8 +405,10 @@ class LogSource:
         return cls(kind=LogSourceKind.PROXY, host=host)
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, init=False)
 class LogLine:
+    """One line of a container's output; its text is masked as the line is made."""
+
     source: LogSourceKind
     host: str
     container: str
@@ -416,8 +418,13 @@ class LogLine:
     role: str | None = None
     accessory: str | None = None
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "text", mask(self.text))
+    def __init__(self, *, source: LogSourceKind, host: str, container: str, text: str,
+                 stream: Literal["stdout", "stderr"] = "stdout", timestamp: float | None = None,
+                 role: str | None = None, accessory: str | None = None) -> None:
+        # one is made for every line of a flood: the fields are set at once rather than one frozen
+        # __setattr__ bypass each (what the generated __init__ does)
+        self.__dict__.update(source=source, host=host, container=container, text=mask(text), stream=stream,
+                             timestamp=timestamp, role=role, accessory=accessory)
 
     @property
     def label(self) -> str:
