@@ -72,6 +72,7 @@ __all__ = [
     "LogSource",
     "LogSourceKind",
     "LogSwitched",
+    "LogUnreachable",
     "Notice",
     "Output",
     "ProxyReplaced",
@@ -461,7 +462,22 @@ class LogSwitched:
     version: str | None = None
 
 
-LogEvent = LogLine | LogGap | LogSwitched
+@dataclass(frozen=True, kw_only=True)
+class LogUnreachable:
+    """A host the request selects could not be read at all (its containers not even listed): nothing of it is
+    in the stream. `reason` says why, e.g. "cannot connect to port 22: Connection refused". With `follow`, its
+    containers are read once the host is back (a `HostUp`), behind no further marker."""
+
+    host: str
+    reason: str
+    at: float  # Unix time of the failed attempt
+    sources: tuple[LogSource, ...] = ()  # the requested sources that concern this host
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "reason", mask(self.reason))
+
+
+LogEvent = LogLine | LogGap | LogSwitched | LogUnreachable
 
 
 # ==================================================================================================

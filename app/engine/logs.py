@@ -5,7 +5,12 @@ Without `follow`: the selected containers' lines (`tail`, `since`), merged by ti
 reboot) starts a new container for a source, a `LogSwitched` marks it and the new container is read
 from its first line (the old one is read until it stops). A stream that drops while its container
 still runs (a lost connection) is resumed after the host is back, from the last line seen, behind a
-`LogGap` marker. `grep` is a regular expression on the text.
+`LogGap` marker. A host whose containers cannot even be listed (it refuses connections, say) is reported
+with a `LogUnreachable` before any line of the others; following, it is read once it is back. `grep` is a
+regular expression on the text.
+
+Lines are read in bulk (a batch per read of the docker socket) and queued a batch at a time; the stream hands
+them on one by one.
 """
 
 from __future__ import annotations
@@ -155,14 +160,29 @@ def check_sources(fleet: Fleet, sources: Sequence[api.LogSource]) -> None:
             raise UsageError(f"no accessory {source.accessory!r} in {config.service}'s config")
 
 
-async def find_targets(fleet: Fleet, sources: Sequence[api.LogSource]) -> list[Target]:
-    """The running containers the sources select, on every host concerned (listed concurrently)."""
-    hosts = [host for host in fleet.hosts if any(source.host in (None, host) for source in sources)]
+def concerned_hosts(fleet: Fleet, sources: Sequence[api.LogSource]) -> list[str]:
+    return [host for host in fleet.hosts if any(source.host in (None, host) for source in sources)]
+
+
+def failure_reason(host: str, error: Exception) -> str:
+    """The error's words without the host name a RemoteError puts in front (the event names the host)."""
+    text = str(error) or type(error).__name__
+    return text.removeprefix(f"{host}: ")
+
+
+async def find_targets(fleet: Fleet, sources: Sequence[api.LogSource], hosts: Sequence[str] | None = None,
+                       ) -> tuple[list[Target], list[api.LogUnreachable]]:
+    """The running containers the sources select, on every host concerned (listed concurrently), and a
+    `LogUnreachable` for each host whose containers could not be listed."""
+    hosts = concerned_hosts(fleet, sources) if hosts is None else list(hosts)
+    failures: list[api.LogUnreachable] = []
 
     async def on_host(host: str) -> list[Target]:
         try:
             summaries = await app_docker.list_containers(fleet.pool[host], ["status=running"])
-        except Exception:
+        except Exception as error:
+            failures.append(api.LogUnreachable(host=host, reason=failure_reason(host, error), at=time.time(),
+                                               sources=tuple(s for s in sources if s.host in (None, host))))
             return []
         services = sorted({(summary.get("Labels") or {}).get("service", "") for summary in summaries
                            if (summary.get("Labels") or {}).get("role")})
@@ -170,9 +190,10 @@ async def find_targets(fleet: Fleet, sources: Sequence[api.LogSource]) -> list[T
         return [target for target in found if target is not None and any(matches(s, target) for s in sources)]
 
     listed = await asyncio.gather(*(on_host(host) for host in hosts))
-    return sorted((target for targets in listed for target in targets),
-                  key=lambda target: (target.host, target.source, target.role or target.accessory or "",
-                                      target.container))
+    targets = sorted((target for targets in listed for target in targets),
+                     key=lambda target: (target.host, target.source, target.role or target.accessory or "",
+                                         target.container))
+    return targets, sorted(failures, key=lambda failure: hosts.index(failure.host))
 
 
 class EventQueue:
@@ -223,6 +244,7 @@ class LogStream:
         self.queue = EventQueue(QUEUE_LINES)
         self.readers: dict[str, asyncio.Task[None]] = {}  # container id -> reader
         self.latest: dict[tuple[Any, ...], Target] = {}  # the newest container per source and host
+        self.unreachable: set[str] = set()  # hosts reported unreachable, read once they are back
 
     def batch(self, target: Target, runs: list[StreamRun], cursor: Cursor | None = None) -> list[api.LogEvent]:
         """A read's lines as the API's type (masked; those `grep` leaves out and, with a `cursor`, those seen
@@ -323,6 +345,10 @@ class LogStream:
 
     async def watch_for_new(self, changes: AsyncIterator[api.FleetChange]) -> None:
         async for change in changes:
+            if isinstance(change, api.HostUp) and change.host in self.unreachable:
+                self.unreachable.discard(change.host)
+                await self.start_host(change.host)
+                continue
             if not isinstance(change, api.ContainerStarted):
                 continue
             kind = {api.ContainerKind.APP: api.LogSourceKind.APP, api.ContainerKind.ACCESSORY:
@@ -333,6 +359,14 @@ class LogStream:
                             accessory=change.accessory, version=change.version)
             if any(matches(source, target) for source in self.sources):
                 self.start_reader(target, from_start=True)
+
+    async def start_host(self, host: str) -> None:
+        """Read a host that could not be reached before (reported then) now that it is back."""
+        targets, failures = await find_targets(self.fleet, self.sources, [host])
+        for failure in failures:
+            self.unreachable.add(failure.host)  # still not readable: tried again at its next HostUp
+        for target in targets:
+            self.start_reader(target, from_start=False)
 
     async def close(self) -> None:
         for task in self.readers.values():
@@ -378,18 +412,24 @@ async def stream_logs(fleet: Fleet, sources: Sequence[api.LogSource], *, since: 
     await asyncio.to_thread(resolve_secrets, fleet)
     stream = LogStream(fleet, sources, since=since, tail=tail, grep=grep)
     if not follow:
-        targets = await find_targets(fleet, sources)
+        targets, failures = await find_targets(fleet, sources)
+        for failure in failures:
+            yield failure
         collected = await asyncio.gather(*(stream.collect(target) for target in targets))
         lines = [line for lines in collected for line in lines]
         for line in sorted(lines, key=lambda line: line.timestamp or 0.0):
             yield line
         return
-    hosts = [host for host in fleet.hosts if any(source.host in (None, host) for source in sources)]
+    hosts = concerned_hosts(fleet, sources)
     changes = fleet.watch()
     watcher = asyncio.ensure_future(stream.watch_for_new(changes))
     try:
         await fleet.watch_ready(hosts)
-        for target in await find_targets(fleet, sources):
+        targets, failures = await find_targets(fleet, sources)
+        for failure in failures:
+            stream.unreachable.add(failure.host)
+            yield failure
+        for target in targets:
             stream.start_reader(target, from_start=False)
         while True:
             for event in await stream.queue.get_batch():

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterable, AsyncIterator
 from datetime import UTC, datetime
 
-from app.engine.api import LogEvent, LogGap, LogLine, LogSwitched
+from app.engine.api import LogEvent, LogGap, LogLine, LogSwitched, LogUnreachable
 from app.logview import model
 
 
@@ -33,6 +33,11 @@ class LogFeed:
         return found
 
     def entry(self, event: LogEvent) -> model.Entry:
+        if type(event) is LogUnreachable:
+            asked = event.sources[0] if len(event.sources) == 1 else None
+            source = self.source(str(asked.kind) if asked else "app", event.host, asked.role if asked else None,
+                                 asked.accessory if asked else None)
+            return model.Unreachable(source, _moment(event.at), event.reason)
         key = (event.source, event.host, event.role, event.accessory)
         source = self._by_event.get(key)
         if source is None:
