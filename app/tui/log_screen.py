@@ -37,11 +37,6 @@ YIELD_EVERY = 256
 # hundreds of milliseconds in which no key is answered. While the screen is up, full collections wait for this
 # many generation-1 collections instead of 10; young cycles are still collected as usual.
 FULL_COLLECTION_EVERY = 1000
-# Every line taken in leaves a few objects alive in the buffer, so each young collection (every 700 allocations
-# by default) finds survivors to move on and each middle one scans them again: at tens of thousands of lines a
-# second that was a quarter of the time spent taking lines in. While the screen is up, young collections wait
-# for this many allocations (each still takes about a millisecond).
-YOUNG_COLLECTION_AFTER = 20_000
 
 
 class LogScreen(Screen):
@@ -79,7 +74,7 @@ class LogScreen(Screen):
     def on_mount(self) -> None:
         self._gc_threshold = gc.get_threshold()
         young, middle, full = self._gc_threshold
-        gc.set_threshold(max(young, YOUNG_COLLECTION_AFTER), middle, max(full, FULL_COLLECTION_EVERY))
+        gc.set_threshold(young, middle, max(full, FULL_COLLECTION_EVERY))
         self.run_worker(self._consume(), name="log-stream", group="logs", exclusive=True, exit_on_error=False)
 
     def on_unmount(self) -> None:
