@@ -19,7 +19,7 @@ from urllib.parse import quote, urlencode
 from app.remote.docker_errors import DockerCommandError, daemon_error
 
 StreamRun = tuple[str, list[str]]  # ("stdout" | "stderr", lines of that stream in arrival order)
-READ_SIZE = 1 << 18  # up to this many bytes per read: whatever the channel has buffered
+READ_SIZE = 1 << 16  # up to this many bytes per read (of what the channel has buffered): a few hundred lines
 MAX_HEADER = 64 * 1024
 _HEADER = struct.Struct(">BxxxL")  # stream (0 stdin, 1 stdout, 2 stderr), 3 zero bytes, payload size
 
