@@ -21,7 +21,7 @@ from textual.selection import Selection
 from textual.strip import Strip
 
 from app.logview.layout import entry_text, short_time
-from app.logview.model import Entry, Gap, Level, LogLine, Source
+from app.logview.model import Entry, Level, LogLine, Source, Switch
 from app.logview.view import Ingested, LogModel
 
 SOURCE_COLOURS = 8
@@ -429,8 +429,8 @@ class LogLines(ScrollView, can_focus=True, inherit_bindings=False):
             text_style = styles[level_class] if level_class else base
             segments.extend(self._text_segments(entry, text_style))
         else:
-            segments.append(Segment(entry_text(entry), styles["log-lines--gap" if type(entry) is Gap else
-                                                              "log-lines--switch"]))
+            segments.append(Segment(entry_text(entry), styles["log-lines--switch" if type(entry) is Switch else
+                                                              "log-lines--gap"]))
         return segments
 
     def _text_segments(self, entry: LogLine, style: Style) -> list[Segment]:

@@ -72,6 +72,7 @@ __all__ = [
     "LogSource",
     "LogSourceKind",
     "LogSwitched",
+    "LogUnreachable",
     "Notice",
     "Output",
     "ProxyReplaced",
@@ -405,8 +406,10 @@ class LogSource:
         return cls(kind=LogSourceKind.PROXY, host=host)
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, init=False)
 class LogLine:
+    """One line of a container's output; its text is masked as the line is made."""
+
     source: LogSourceKind
     host: str
     container: str
@@ -416,8 +419,13 @@ class LogLine:
     role: str | None = None
     accessory: str | None = None
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "text", mask(self.text))
+    def __init__(self, *, source: LogSourceKind, host: str, container: str, text: str,
+                 stream: Literal["stdout", "stderr"] = "stdout", timestamp: float | None = None,
+                 role: str | None = None, accessory: str | None = None) -> None:
+        # one is made for every line of a flood: the fields are set at once rather than one frozen
+        # __setattr__ bypass each (what the generated __init__ does)
+        self.__dict__.update(source=source, host=host, container=container, text=mask(text), stream=stream,
+                             timestamp=timestamp, role=role, accessory=accessory)
 
     @property
     def label(self) -> str:
@@ -454,7 +462,22 @@ class LogSwitched:
     version: str | None = None
 
 
-LogEvent = LogLine | LogGap | LogSwitched
+@dataclass(frozen=True, kw_only=True)
+class LogUnreachable:
+    """A host the request selects could not be read at all (its containers not even listed): nothing of it is
+    in the stream. `reason` says why, e.g. "cannot connect to port 22: Connection refused". With `follow`, its
+    containers are read once the host is back (a `HostUp`), behind no further marker."""
+
+    host: str
+    reason: str
+    at: float  # Unix time of the failed attempt
+    sources: tuple[LogSource, ...] = ()  # the requested sources that concern this host
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "reason", mask(self.reason))
+
+
+LogEvent = LogLine | LogGap | LogSwitched | LogUnreachable
 
 
 # ==================================================================================================

@@ -416,7 +416,7 @@ class Fleet:
              follow: bool = False, grep: str | None = None) -> AsyncIterator[api.LogEvent]:
         """Log lines of the selected containers (default: every app role), masked, merged as they come;
         with `follow`, a deploy's new container is followed (`LogSwitched`) and a dropped stream resumes
-        with a `LogGap`."""
+        with a `LogGap`; a host that cannot be reached is reported with a `LogUnreachable`."""
         from app.engine.logs import stream_logs
 
         return stream_logs(self, tuple(sources) or (api.LogSource.app(),), since=since, tail=tail, follow=follow,

@@ -5,13 +5,19 @@ Without `follow`: the selected containers' lines (`tail`, `since`), merged by ti
 reboot) starts a new container for a source, a `LogSwitched` marks it and the new container is read
 from its first line (the old one is read until it stops). A stream that drops while its container
 still runs (a lost connection) is resumed after the host is back, from the last line seen, behind a
-`LogGap` marker. `grep` is a regular expression on the text.
+`LogGap` marker. A host whose containers cannot even be listed (it refuses connections, say) is reported
+with a `LogUnreachable` before any line of the others; following, it is read once it is back. `grep` is a
+regular expression on the text.
+
+Lines are read in bulk (a batch per read of the docker socket) and queued a batch at a time; the stream hands
+them on one by one.
 """
 
 from __future__ import annotations
 
 import asyncio
 import calendar
+import collections
 import contextlib
 import re
 import time
@@ -26,6 +32,7 @@ from app.engine.status import accessory_name, app_identity, parse_time
 from app.errors import UsageError
 from app.remote import app_docker
 from app.remote.docker_errors import DockerCommandError
+from app.remote.docker_log_channel import StreamRun
 from app.remote.docker_streams import since_parameter
 from app.remote.host import UP
 
@@ -98,6 +105,15 @@ def docker_time(stamp: str) -> float | None:
 
 def split_timestamp(text: str) -> tuple[float | None, str]:
     """`2024-05-01T10:00:00.123456789Z hello` → (Unix time, "hello")."""
+    end = text.find(" ")
+    if 20 <= end <= 30 and text[end - 1] == "Z":  # Docker's form, in a second already seen: the common case
+        seconds = _whole_seconds.get(text[:19])
+        if seconds is not None:
+            if end == 20:
+                return float(seconds), text[21:]
+            fraction = text[19:end - 1]
+            if fraction[0] == "." and fraction[1:].isdigit():
+                return seconds + float(fraction), text[end + 1:]
     stamp, separator, rest = text.partition(" ")
     moment = docker_time(stamp) if separator and stamp[:4].isdigit() and "T" in stamp else None
     return (moment, rest) if moment is not None else (None, text)
@@ -144,14 +160,29 @@ def check_sources(fleet: Fleet, sources: Sequence[api.LogSource]) -> None:
             raise UsageError(f"no accessory {source.accessory!r} in {config.service}'s config")
 
 
-async def find_targets(fleet: Fleet, sources: Sequence[api.LogSource]) -> list[Target]:
-    """The running containers the sources select, on every host concerned (listed concurrently)."""
-    hosts = [host for host in fleet.hosts if any(source.host in (None, host) for source in sources)]
+def concerned_hosts(fleet: Fleet, sources: Sequence[api.LogSource]) -> list[str]:
+    return [host for host in fleet.hosts if any(source.host in (None, host) for source in sources)]
+
+
+def failure_reason(host: str, error: Exception) -> str:
+    """The error's words without the host name a RemoteError puts in front (the event names the host)."""
+    text = str(error) or type(error).__name__
+    return text.removeprefix(f"{host}: ")
+
+
+async def find_targets(fleet: Fleet, sources: Sequence[api.LogSource], hosts: Sequence[str] | None = None,
+                       ) -> tuple[list[Target], list[api.LogUnreachable]]:
+    """The running containers the sources select, on every host concerned (listed concurrently), and a
+    `LogUnreachable` for each host whose containers could not be listed."""
+    hosts = concerned_hosts(fleet, sources) if hosts is None else list(hosts)
+    failures: list[api.LogUnreachable] = []
 
     async def on_host(host: str) -> list[Target]:
         try:
             summaries = await app_docker.list_containers(fleet.pool[host], ["status=running"])
-        except Exception:
+        except Exception as error:
+            failures.append(api.LogUnreachable(host=host, reason=failure_reason(host, error), at=time.time(),
+                                               sources=tuple(s for s in sources if s.host in (None, host))))
             return []
         services = sorted({(summary.get("Labels") or {}).get("service", "") for summary in summaries
                            if (summary.get("Labels") or {}).get("role")})
@@ -159,9 +190,44 @@ async def find_targets(fleet: Fleet, sources: Sequence[api.LogSource]) -> list[T
         return [target for target in found if target is not None and any(matches(s, target) for s in sources)]
 
     listed = await asyncio.gather(*(on_host(host) for host in hosts))
-    return sorted((target for targets in listed for target in targets),
-                  key=lambda target: (target.host, target.source, target.role or target.accessory or "",
-                                      target.container))
+    targets = sorted((target for targets in listed for target in targets),
+                     key=lambda target: (target.host, target.source, target.role or target.accessory or "",
+                                         target.container))
+    return targets, sorted(failures, key=lambda failure: hosts.index(failure.host))
+
+
+class EventQueue:
+    """Events read ahead of the consumer, in batches (a read's worth of lines, or one marker), bounded by the
+    number of events: a reader that would go beyond `limit` waits until the consumer has taken some."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.size = 0  # events queued
+        self._batches: collections.deque[list[api.LogEvent]] = collections.deque()
+        self._readable = asyncio.Event()
+        self._room = asyncio.Event()
+        self._room.set()
+
+    def qsize(self) -> int:
+        return self.size
+
+    async def put(self, batch: list[api.LogEvent]) -> None:
+        while self.size >= self.limit:
+            self._room.clear()
+            await self._room.wait()
+        self._batches.append(batch)
+        self.size += len(batch)
+        self._readable.set()
+
+    async def get_batch(self) -> list[api.LogEvent]:
+        while not self._batches:
+            self._readable.clear()
+            await self._readable.wait()
+        batch = self._batches.popleft()
+        self.size -= len(batch)
+        if self.size < self.limit:
+            self._room.set()
+        return batch
 
 
 class LogStream:
@@ -175,57 +241,53 @@ class LogStream:
         self.tail = tail
         self.pattern = re.compile(grep) if grep else None
         # bounded: a consumer slower than the containers holds the readers back instead of the queue growing
-        self.queue: asyncio.Queue[api.LogEvent] = asyncio.Queue(QUEUE_LINES)
+        self.queue = EventQueue(QUEUE_LINES)
         self.readers: dict[str, asyncio.Task[None]] = {}  # container id -> reader
         self.latest: dict[tuple[Any, ...], Target] = {}  # the newest container per source and host
+        self.unreachable: set[str] = set()  # hosts reported unreachable, read once they are back
 
-    def line(self, target: Target, stream: str, raw: str) -> api.LogLine | None:
-        timestamp, text = split_timestamp(raw)
-        return self.typed(target, stream, timestamp, text)
+    def batch(self, target: Target, runs: list[StreamRun], cursor: Cursor | None = None) -> list[api.LogEvent]:
+        """A read's lines as the API's type (masked; those `grep` leaves out and, with a `cursor`, those seen
+        before a resume left out)."""
+        found: list[api.LogEvent] = []
+        pattern = self.pattern
+        for stream, texts in runs:
+            stream = "stderr" if stream == "stderr" else "stdout"
+            for raw in texts:
+                timestamp, text = split_timestamp(raw)
+                if cursor is not None and not cursor.fresh(timestamp, text):
+                    continue
+                line = api.LogLine(source=target.source, host=target.host, container=target.container, text=text,
+                                   stream=stream, timestamp=timestamp, role=target.role, accessory=target.accessory)
+                if pattern is None or pattern.search(line.text):  # the masked text: no probing for a secret
+                    found.append(line)
+        return found
 
-    def typed(self, target: Target, stream: str, timestamp: float | None, text: str) -> api.LogLine | None:
-        """The line as the API's type (masked), or None when `grep` leaves it out."""
-        line = api.LogLine(source=target.source, host=target.host, container=target.container, text=text,
-                           stream="stderr" if stream == "stderr" else "stdout", timestamp=timestamp,
-                           role=target.role, accessory=target.accessory)
-        if self.pattern is not None and not self.pattern.search(line.text):
-            return None  # matched on the masked text: a pattern cannot probe for a secret's value
-        return line
-
-    async def collect(self, target: Target) -> list[api.LogLine]:
+    async def collect(self, target: Target) -> list[api.LogEvent]:
         """Non-follow: a container's selected lines."""
-        lines = []
+        lines: list[api.LogEvent] = []
         with contextlib.suppress(Exception):
-            async for raw in app_docker.stream_logs(self.fleet.pool[target.host], target.id, tail=self.tail,
-                                                    since=self.since, follow=False):
-                found = self.line(target, raw.stream, raw.text)
-                if found is not None:
-                    lines.append(found)
+            async for runs in app_docker.stream_log_batches(self.fleet.pool[target.host], target.id, tail=self.tail,
+                                                            since=self.since, follow=False):
+                lines.extend(self.batch(target, runs))
         return lines
 
     async def follow(self, target: Target, *, from_start: bool, switched: api.LogSwitched | None = None) -> None:
         """Read a container until it stops (behind `switched`, when it replaced one); resume after a dropped
         connection behind a LogGap."""
         if switched is not None:
-            await self.queue.put(switched)
+            await self.queue.put([switched])
         cursor = Cursor()
         tail: int | None = None if from_start else self.tail
         since: str | None = None if from_start else self.since
         remote = self.fleet.pool[target.host]
         while True:
             async def pump(tail: int | None = tail, since: str | None = since) -> None:
-                queue = self.queue
-                async for raw in app_docker.stream_logs(remote, target.id, tail=tail, since=since, follow=True):
-                    timestamp, text = split_timestamp(raw.text)
-                    if not cursor.fresh(timestamp, text):
-                        continue
-                    found = self.typed(target, raw.stream, timestamp, text)
-                    if found is None:
-                        continue
-                    if queue.full():
-                        await queue.put(found)  # the consumer is behind: wait for it
-                    else:
-                        queue.put_nowait(found)
+                async for runs in app_docker.stream_log_batches(remote, target.id, tail=tail, since=since,
+                                                                follow=True):
+                    found = self.batch(target, runs, cursor)
+                    if found:
+                        await self.queue.put(found)  # waits while the consumer is behind
 
             try:
                 await remote.unless_lost(pump())
@@ -241,14 +303,15 @@ class LogStream:
             dropped = time.time()
             await self._until_up(remote)
             if await self._stopped(target):
-                await self.queue.put(api.LogGap(source=target.source, host=target.host, container=target.container,
-                                                 reason=reason or "connection lost", since=dropped, until=None,
-                                                 role=target.role, accessory=target.accessory))
+                await self.queue.put([api.LogGap(source=target.source, host=target.host,
+                                                  container=target.container, reason=reason or "connection lost",
+                                                  since=dropped, until=None, role=target.role,
+                                                  accessory=target.accessory)])
                 return
             resumed = time.time()
-            await self.queue.put(api.LogGap(source=target.source, host=target.host, container=target.container,
-                                             reason=reason or "connection lost", since=dropped, until=resumed,
-                                             role=target.role, accessory=target.accessory))
+            await self.queue.put([api.LogGap(source=target.source, host=target.host, container=target.container,
+                                              reason=reason or "connection lost", since=dropped, until=resumed,
+                                              role=target.role, accessory=target.accessory)])
             tail = None
             since = f"{cursor.last:.9f}" if cursor.last is not None else f"{dropped:.9f}"
 
@@ -282,6 +345,10 @@ class LogStream:
 
     async def watch_for_new(self, changes: AsyncIterator[api.FleetChange]) -> None:
         async for change in changes:
+            if isinstance(change, api.HostUp) and change.host in self.unreachable:
+                self.unreachable.discard(change.host)
+                await self.start_host(change.host)
+                continue
             if not isinstance(change, api.ContainerStarted):
                 continue
             kind = {api.ContainerKind.APP: api.LogSourceKind.APP, api.ContainerKind.ACCESSORY:
@@ -292,6 +359,14 @@ class LogStream:
                             accessory=change.accessory, version=change.version)
             if any(matches(source, target) for source in self.sources):
                 self.start_reader(target, from_start=True)
+
+    async def start_host(self, host: str) -> None:
+        """Read a host that could not be reached before (reported then) now that it is back."""
+        targets, failures = await find_targets(self.fleet, self.sources, [host])
+        for failure in failures:
+            self.unreachable.add(failure.host)  # still not readable: tried again at its next HostUp
+        for target in targets:
+            self.start_reader(target, from_start=False)
 
     async def close(self) -> None:
         for task in self.readers.values():
@@ -337,21 +412,28 @@ async def stream_logs(fleet: Fleet, sources: Sequence[api.LogSource], *, since: 
     await asyncio.to_thread(resolve_secrets, fleet)
     stream = LogStream(fleet, sources, since=since, tail=tail, grep=grep)
     if not follow:
-        targets = await find_targets(fleet, sources)
+        targets, failures = await find_targets(fleet, sources)
+        for failure in failures:
+            yield failure
         collected = await asyncio.gather(*(stream.collect(target) for target in targets))
         lines = [line for lines in collected for line in lines]
         for line in sorted(lines, key=lambda line: line.timestamp or 0.0):
             yield line
         return
-    hosts = [host for host in fleet.hosts if any(source.host in (None, host) for source in sources)]
+    hosts = concerned_hosts(fleet, sources)
     changes = fleet.watch()
     watcher = asyncio.ensure_future(stream.watch_for_new(changes))
     try:
         await fleet.watch_ready(hosts)
-        for target in await find_targets(fleet, sources):
+        targets, failures = await find_targets(fleet, sources)
+        for failure in failures:
+            stream.unreachable.add(failure.host)
+            yield failure
+        for target in targets:
             stream.start_reader(target, from_start=False)
         while True:
-            yield await stream.queue.get()
+            for event in await stream.queue.get_batch():
+                yield event
     finally:
         watcher.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from app.logview.model import Entry, Gap, LogLine, Switch
+from app.logview.model import Entry, Gap, LogLine, Switch, Unreachable
 
 TIMESTAMP_WIDTH = 12  # HH:MM:SS.mmm
 MIN_WRAP_ROOM = 20  # below this many cells beside the prefix, continuation rows start at column 0
@@ -51,7 +51,7 @@ def full_time(moment: datetime) -> str:
     return f"{moment:%Y-%m-%dT%H:%M:%S}.{moment.microsecond:06d}Z"
 
 
-MARKER_SIGNS = {Gap: "⚠ gap", Switch: "⇄ switch"}
+MARKER_SIGNS = {Gap: "⚠ gap", Switch: "⇄ switch", Unreachable: "✖ unreachable"}
 
 
 def entry_text(entry: Entry) -> str:

@@ -167,8 +167,27 @@ class Switch:
         return f"now following {self.new_container}{was}"
 
 
-Marker = Gap | Switch
-Entry = LogLine | Gap | Switch
+@dataclass(slots=True)
+class Unreachable:
+    """A host the view asked for could not be read at all (e.g. its SSH port refuses connections): none of its
+    lines are in the view."""
+
+    source: Source
+    timestamp: datetime
+    reason: str
+    key: int = field(default=0, compare=False)
+
+    def __post_init__(self) -> None:
+        if not self.key:
+            self.key = order_key(self.timestamp)
+
+    @property
+    def text(self) -> str:
+        return f"cannot read {self.source.host}: {self.reason}"
+
+
+Marker = Gap | Switch | Unreachable
+Entry = LogLine | Gap | Switch | Unreachable
 
 
 def is_marker(entry: Entry) -> bool:

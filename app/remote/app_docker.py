@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 import aiodocker
 import aiohttp
 
-from app.remote import docker_cli, docker_images, docker_streams
+from app.remote import docker_cli, docker_images, docker_log_channel, docker_streams
 from app.remote.docker_errors import DockerCommandError
 from app.remote.engine_api import call, encode_filters, engine_error, filters_from_cli
 from app.remote.errors import HostUnreachable
@@ -147,6 +147,33 @@ async def stream_logs(host: RemoteHost, container: str, *, tail: int | None = No
     async for line in docker_streams.container_logs(docker, container, tail=tail, since=since, timestamps=True,
                                                     follow=follow):
         yield line
+
+
+async def stream_log_batches(host: RemoteHost, container: str, *, tail: int | None = None,
+                             since: str | None = None,
+                             follow: bool = True) -> AsyncIterator[list[docker_log_channel.StreamRun]]:
+    """The lines of `stream_logs`, read in bulk over a channel of their own: a batch of (stream, lines) runs
+    for each read, in arrival order."""
+    info = await inspect_container(host, container)
+    params = {"stdout": "1", "stderr": "1", "timestamps": "1"}
+    if follow:
+        params["follow"] = "1"
+    if since:
+        params["since"] = docker_streams.since_parameter(since)
+    if tail is not None:
+        params["tail"] = str(tail)
+    engine_version = (host.docker_info or {}).get("ApiVersion")  # read when Docker was opened, as aiodocker does
+    api_version = f"v{engine_version}" if engine_version else ""
+    request = docker_log_channel.request_bytes(api_version, info["Id"], params)
+    reader, writer = await host.docker_channel()
+    try:
+        async for batch in docker_log_channel.read_logs(reader, writer, request,
+                                                       multiplexed=not info["Config"]["Tty"]):
+            yield batch
+    except (ConnectionError, asyncio.IncompleteReadError) as error:
+        raise HostUnreachable(host.name, f"connection lost during docker logs: {error}") from error
+    finally:
+        writer.close()
 
 
 async def exec_in_container(host: RemoteHost, container: str, argv: Sequence[str], *, stdin: bytes | None = None,

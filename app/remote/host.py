@@ -375,6 +375,16 @@ class RemoteHost:
             raise DockerUnavailable(self.name, await self._explain_docker_failure()) from error
         return docker
 
+    async def docker_channel(self) -> tuple[asyncssh.SSHReader, asyncssh.SSHWriter]:
+        """A connection of its own to the host's docker socket: an SSH channel straight to it, no local socket
+        or HTTP client in between (for a long stream read in bulk, e.g. followed logs)."""
+        connection = await self.connection()
+        self.stats.docker_requests += 1
+        try:
+            return await connection.open_unix_connection(REMOTE_DOCKER_SOCKET)
+        except (asyncssh.Error, OSError) as error:
+            raise DockerUnavailable(self.name, f"cannot open a channel to the docker socket: {error}") from error
+
     async def _count_docker_request(self, *_args: object) -> None:
         self.stats.docker_requests += 1
 

@@ -14,11 +14,12 @@ _MIN_LENGTH = 3  # masking 1-2 character values would shred ordinary text
 
 _lock = threading.Lock()
 _values: set[str] = set()
-_ordered: list[str] = []
+_ordered: tuple[str, ...] = ()  # longest first; replaced whole (never changed in place), so read without the lock
 
 
 def register(value: str | None) -> None:
     """Remember a secret value (and each of its lines) so that `mask` hides it."""
+    global _ordered
     if not value:
         return
     candidates = {value, value.strip()}
@@ -30,16 +31,14 @@ def register(value: str | None) -> None:
                 _values.add(candidate)
                 changed = True
         if changed:
-            _ordered[:] = sorted(_values, key=len, reverse=True)
+            _ordered = tuple(sorted(_values, key=len, reverse=True))
 
 
 def mask(text: str) -> str:
     """Replace every registered secret value in `text` with the mask."""
     if not text:
         return text
-    with _lock:
-        values = list(_ordered)
-    for value in values:
+    for value in _ordered:
         if value in text:
             text = text.replace(value, MASK)
     return text
@@ -47,12 +46,12 @@ def mask(text: str) -> str:
 
 def registered() -> tuple[str, ...]:
     """Every value `mask` hides now (longest first), e.g. for a CI system's own masking."""
-    with _lock:
-        return tuple(_ordered)
+    return _ordered
 
 
 def clear() -> None:
     """Forget every value (tests only)."""
+    global _ordered
     with _lock:
         _values.clear()
-        _ordered.clear()
+        _ordered = ()

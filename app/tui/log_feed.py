@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterable, AsyncIterator
 from datetime import UTC, datetime
 
-from app.engine.api import LogEvent, LogGap, LogLine, LogSwitched
+from app.engine.api import LogEvent, LogGap, LogLine, LogSwitched, LogUnreachable
 from app.logview import model
 
 
@@ -22,6 +22,8 @@ class LogFeed:
 
     def __init__(self) -> None:
         self._sources: dict[tuple[str, str, str | None, str | None], model.Source] = {}
+        # per engine kind (a StrEnum: str() of it costs more than the lookup) and host, role, accessory
+        self._by_event: dict[tuple[object, str, str | None, str | None], model.Source] = {}
 
     def source(self, kind: str, host: str, role: str | None, accessory: str | None) -> model.Source:
         key = (kind, host, role, accessory)
@@ -31,7 +33,19 @@ class LogFeed:
         return found
 
     def entry(self, event: LogEvent) -> model.Entry:
-        source = self.source(str(event.source), event.host, event.role, event.accessory)
+        if type(event) is LogUnreachable:
+            asked = event.sources[0] if len(event.sources) == 1 else None
+            source = self.source(str(asked.kind) if asked else "app", event.host, asked.role if asked else None,
+                                 asked.accessory if asked else None)
+            return model.Unreachable(source, _moment(event.at), event.reason)
+        key = (event.source, event.host, event.role, event.accessory)
+        source = self._by_event.get(key)
+        if source is None:
+            source = self._by_event[key] = self.source(str(event.source), event.host, event.role, event.accessory)
+        if type(event) is LogLine:
+            timestamp = event.timestamp
+            moment = datetime.fromtimestamp(timestamp, UTC) if timestamp is not None else datetime.now(UTC)
+            return model.LogLine(source, moment, event.text, event.stream, event.container)
         if isinstance(event, LogLine):
             return model.LogLine(source, _moment(event.timestamp), event.text, stream=event.stream,
                                  container=event.container)  # the view reads the level as it takes the line

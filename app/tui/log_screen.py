@@ -26,7 +26,7 @@ from textual.widgets import Footer, Label
 
 import styles
 from app.logview.buffer import DEFAULT_CAPACITY
-from app.logview.model import Entry
+from app.logview.model import Entry, Unreachable
 from app.logview.view import utc_now
 from app.secrets import masking
 from widgets.log_view import LogView
@@ -86,6 +86,8 @@ class LogScreen(Screen):
         try:
             async for entry in self.stream:
                 view.add(entry)
+                if type(entry) is Unreachable:  # besides its marker in the view, said where it is seen at once
+                    self.notify(masking.mask(entry.text), severity="error", timeout=10)
                 self.received += 1
                 if self.received % YIELD_EVERY == 0:
                     await asyncio.sleep(0)

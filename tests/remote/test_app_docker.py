@@ -47,3 +47,27 @@ async def test_stop_start_logs_and_follow(remote, run_id, test_image) -> None:
             await app_docker.start(remote, f"{name}x")
     finally:
         remove(name)
+
+
+async def test_log_batches_over_their_own_channel_match_docker_logs(remote, run_id, test_image) -> None:
+    """stream_log_batches (the bulk reader over a direct socket channel) gives what `docker logs --timestamps`
+    gives: both streams, tail, follow to the container's end, and the CLI's error for a missing container."""
+    name = f"{run_id}-logbatches"
+    script = "i=0; while [ $i -lt 3000 ]; do echo out$i; i=$((i+1)); done; echo err >&2; sleep 2; echo last"
+    try:
+        docker("run", "-d", "--name", name, test_image, "sh", "-c", script)
+        followed = []
+        async for batch in app_docker.stream_log_batches(remote, name, tail=None, follow=True):
+            followed.extend((stream, line.partition(" ")[2]) for stream, lines in batch for line in lines)
+        # Docker keeps each stream's order (the two are copied apart, so not their interleaving)
+        assert [line for stream, line in followed if stream == "stdout"] == [f"out{n}" for n in range(3000)] + ["last"]
+        assert [line for stream, line in followed if stream == "stderr"] == ["err"]
+        tail = [line async for batch in app_docker.stream_log_batches(remote, name, tail=2, follow=False)
+                for _, lines in batch for line in lines]
+        assert [line.partition(" ")[2] for line in tail][-1] == "last" and len(tail) == 2
+        assert tail[0][:4].isdigit() and tail[0].split(" ")[0].endswith("Z")  # Docker's timestamp in front
+        with pytest.raises(DockerCommandError, match=f"No such container: {name}x"):
+            async for _ in app_docker.stream_log_batches(remote, f"{name}x", follow=False):
+                pass
+    finally:
+        remove(name)

@@ -209,3 +209,49 @@ async def test_logs_follow_a_replacement_container_and_mark_a_dropped_stream(fle
         await stream.aclose()  # type: ignore[attr-defined]
     finally:
         remove(f"{service}-web-v1", f"{service}-web-v2")
+
+
+@pytest.mark.parametrize("follow", [False, True], ids=["tail", "follow"])
+async def test_logs_name_a_host_that_refuses_connections_and_still_read_the_others(
+        loopback_sshd, tmp_path: Path, monkeypatch, run_id: str, test_image: str, follow: bool) -> None:
+    """A second server whose SSH port refuses connections: a LogUnreachable names it with the reason, the first
+    server's lines still come, and the dashboard's adapter turns the event into a marker naming the host."""
+    from app.logview import model
+    from app.logview.layout import entry_text
+    from app.tui.log_feed import LogFeed
+    from tests.remote.conftest import _free_port
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    trusted = tmp_path / "known_hosts"
+    trusted.write_text("")
+    refusing = f"127.0.0.2:{_free_port()}"  # loopback, nothing listening
+    fleet = await Fleet.open_servers([f"root@127.0.0.1:{loopback_sshd.port}", f"root@{refusing}"],
+                                     confirmer=Answers(True),
+                                     ssh_config=(str(ssh_config(tmp_path, loopback_sshd, trusted)),))
+    service = f"{run_id}ur"
+    seen: list[api.LogEvent] = []
+    try:
+        start_app(service, "v1", test_image)
+        await asyncio.sleep(1.0)
+        stream = fleet.logs([api.LogSource.app("web")], follow=follow, tail=5)
+        async with asyncio.timeout(30):
+            async for event in stream:
+                seen.append(event)
+                if follow and any(isinstance(e, api.LogUnreachable) for e in seen) and any(
+                        isinstance(e, api.LogLine) and e.container == f"{service}-web-v1" for e in seen):
+                    break
+        await stream.aclose()  # type: ignore[attr-defined]
+    finally:
+        remove(f"{service}-web-v1")
+        await fleet.close()
+    unreachable = [event for event in seen if isinstance(event, api.LogUnreachable)]
+    assert [event.host for event in unreachable] == ["127.0.0.2"], seen[:5]
+    assert "Connection refused" in unreachable[0].reason, unreachable[0].reason
+    assert unreachable[0].sources == (api.LogSource.app("web"),)
+    lines = [event for event in seen if isinstance(event, api.LogLine)]
+    assert all(line.host == "127.0.0.1" for line in lines)
+    assert any(line.container == f"{service}-web-v1" and line.text.startswith("v1 line") for line in lines)
+    marker = LogFeed().entry(unreachable[0])
+    assert isinstance(marker, model.Unreachable) and marker.source.host == "127.0.0.2"
+    assert entry_text(marker).startswith("── ✖ unreachable: cannot read 127.0.0.2: ")
+    assert "Connection refused" in entry_text(marker)

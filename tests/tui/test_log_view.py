@@ -12,7 +12,7 @@ import pathlib
 import pytest
 from textual.widgets import Label
 
-from app.logview.model import Gap, LogLine, Switch
+from app.logview.model import Gap, LogLine, Source, Switch, Unreachable
 from app.secrets import masking
 from tests.tui.log_support import DB, JOB, NOW, WEB1, WEB2, LogApp, SyntheticSource, at, demo_entries, fixed_clock
 from widgets.log_lines import LogLines
@@ -263,6 +263,26 @@ async def test_a_gap_is_marked_where_the_stream_dropped() -> None:
         rows = _shown(view)
         assert [text[:12] for text in _texts(view)] == ["before", "── ⚠ gap: st", "other host m", "after"]
         assert "lost 12:00:02 → 12:00:09 (7.0 s), lines may be missing" in rows[1]
+
+
+async def test_a_host_that_cannot_be_read_is_marked_in_the_view_and_notified() -> None:
+    source = SyntheticSource()
+    source.push(LogLine(WEB1, at(1), "web-1 still streams"))
+    async with _app(source).run_test(size=SIZE) as pilot:
+        await _settle(pilot, source)
+        down = Source("app", "web-9")
+        source.push(Unreachable(down, at(2), "cannot connect to port 22: Connection refused"),
+                    LogLine(WEB1, at(3), "and goes on"))
+        view = await _settle(pilot, source)
+        rows = _shown(view)
+        marker = "── ✖ unreachable: cannot read web-9: cannot connect to port 22: Connection refused ──"
+        assert rows[-2].endswith(marker)
+        assert rows[-1].endswith("and goes on")
+        gap_style = view.lines.get_component_rich_style("log-lines--gap")
+        strip = view.lines.render_line(len(rows) - 2)
+        assert any(segment.text.startswith("── ✖") and segment.style.color == gap_style.color for segment in strip)
+        notices = [str(notice.message) for notice in pilot.app._notifications]
+        assert any("cannot read web-9" in notice and "Connection refused" in notice for notice in notices)
 
 
 async def test_level_chips_and_next_error() -> None:

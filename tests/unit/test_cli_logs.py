@@ -256,3 +256,31 @@ def test_every_secret_the_project_names_is_known_to_the_mask_before_lines_are_re
     finally:
         asyncio.run(fleet.close())
         masking.clear()
+
+
+def unreachable(host: str = "10.0.0.2") -> api.LogUnreachable:
+    return api.LogUnreachable(host=host, reason="cannot connect to port 22: Connection refused", at=T0,
+                              sources=(api.LogSource.app(),))
+
+
+def run_with_stderr(fleet: FakeFleet, *argv: str, auto: bool = False) -> tuple[int, list[str], list[str]]:
+    out, err = io.StringIO(), io.StringIO()
+    args = parse(*argv)
+    args.auto = argparse.Namespace(enabled=auto)
+    code = asyncio.run(cli_logs.print_logs(fleet, args, out, err))
+    return code, out.getvalue().splitlines(), err.getvalue().splitlines()
+
+
+def test_a_host_that_cannot_be_read_is_named_on_stderr_the_others_still_print_and_the_status_says_so() -> None:
+    fleet = FakeFleet([line("before"), unreachable(), line("after", host="10.0.0.3")])
+    code, out, err = run_with_stderr(fleet)
+    assert code == 1 and fleet.closed
+    assert [text.rsplit(" ", 1)[-1] for text in out] == ["before", "after"]  # nothing of it on stdout
+    assert err == ["shipdeck: 10.0.0.2: cannot read its logs: cannot connect to port 22: Connection refused",
+                   "shipdeck: logs incomplete: nothing could be read from 10.0.0.2"]
+    assert run_with_stderr(FakeFleet([unreachable(), line("x")]), auto=True)[0] == 3  # --auto: a connection failure
+
+
+def test_a_host_that_comes_back_and_delivers_leaves_the_status_clean() -> None:
+    code, out, err = run_with_stderr(FakeFleet([unreachable(), line("back", host="10.0.0.2")]))
+    assert code == 0 and out[-1].endswith(" back") and len(err) == 1

@@ -194,16 +194,17 @@ def test_status_caches_drop_what_dockers_events_say_changed() -> None:
 async def test_a_slow_log_consumer_holds_the_reader_back_and_loses_no_line(monkeypatch: pytest.MonkeyPatch) -> None:
     """The read-ahead queue stays bounded while a container has far more lines than the consumer takes."""
     from app.engine import logs as engine_logs
-    from app.remote.docker_streams import LogLine as RawLine
 
     total = engine_logs.QUEUE_LINES * 3
+    per_read = 100  # lines a read of the docker socket brings
     read = 0
 
-    async def stream_logs(remote, container, *, tail, since, follow):
+    async def stream_log_batches(remote, container, *, tail, since, follow):
         nonlocal read
-        for n in range(total):
-            read += 1
-            yield RawLine("stdout", f"2026-05-01T10:00:00.{n:09d}Z line {n}")
+        for start in range(0, total, per_read):
+            read += per_read
+            numbers = range(start, min(total, start + per_read))
+            yield [("stdout", [f"2026-05-01T10:00:00.{n:09d}Z line {n}" for n in numbers])]
         await asyncio.Event().wait()  # a followed container that prints nothing more
 
     class Remote:
@@ -213,17 +214,18 @@ async def test_a_slow_log_consumer_holds_the_reader_back_and_loses_no_line(monke
     class Fleet:
         pool = {"h1": Remote()}
 
-    monkeypatch.setattr(engine_logs.app_docker, "stream_logs", stream_logs)
+    monkeypatch.setattr(engine_logs.app_docker, "stream_log_batches", stream_log_batches)
     stream = engine_logs.LogStream(Fleet(), [api.LogSource.app()], since=None, tail=None, grep=None)
     target = engine_logs.Target(api.LogSourceKind.APP, "h1", "demo-web-v1", "abc", role="web")
     reader = asyncio.ensure_future(stream.follow(target, from_start=True))
     await asyncio.sleep(0.05)
-    assert stream.queue.qsize() == engine_logs.QUEUE_LINES
-    assert read <= engine_logs.QUEUE_LINES + 1  # the reader waits for the consumer
+    assert engine_logs.QUEUE_LINES <= stream.queue.qsize() < engine_logs.QUEUE_LINES + per_read
+    assert read < engine_logs.QUEUE_LINES + 2 * per_read  # the reader waits for the consumer
     taken = []
     while len(taken) < total:
-        taken.append((await stream.queue.get()).text)
+        taken.extend(event.text for event in await stream.queue.get_batch())
     assert taken == [f"line {n}" for n in range(total)]
+    assert stream.queue.qsize() == 0
     reader.cancel()
     with pytest.raises(asyncio.CancelledError):
         await reader

@@ -3,8 +3,10 @@
 Everything comes from one `Fleet.logs()` call (the dashboard's log view reads the same stream). Each line is
 prefixed with its source (`host/role`, `host/accessory`, `host/kamal-proxy`) and, unless `-T`, Docker's
 timestamp; the engine has already masked every secret value. A gap in a stream and a deploy's switch to a new
-container print as marker lines. Ctrl-C (or SIGTERM) stops following and closes every connection; a reader that
-goes away (`| head`) ends the command quietly.
+container print as marker lines. A host that cannot be read is named on stderr with the reason as soon as that is
+known, the other hosts' lines still come, and the command ends with status 1 (3 with `--auto`, as a connection
+failure) if such a host never delivered a line. Ctrl-C (or SIGTERM) stops following and closes every connection;
+a reader that goes away (`| head`) ends the command quietly.
 """
 
 from __future__ import annotations
@@ -156,9 +158,25 @@ def tail_for(args: argparse.Namespace) -> int | None:
     return None if (args.since or args.grep) else DEFAULT_TAIL
 
 
-async def print_logs(fleet: Any, args: argparse.Namespace, out: TextIO) -> int:
-    """Read the selected stream into `out` until it ends (or, following, until cancelled); close the fleet."""
+def unreachable_text(event: api.LogUnreachable) -> str:
+    return f"shipdeck: {event.host}: cannot read its logs: {event.reason}\n"
+
+
+def failure_status(args: argparse.Namespace) -> int:
+    """The status of a logs command some host never delivered to: a connection failure, as other commands."""
+    from app.cli import exit_codes
+
+    auto = getattr(args, "auto", None)
+    return exit_codes.CONNECTION if getattr(auto, "enabled", False) else exit_codes.STEP_FAILED
+
+
+async def print_logs(fleet: Any, args: argparse.Namespace, out: TextIO, err: TextIO | None = None) -> int:
+    """Read the selected stream into `out` until it ends (or, following, until cancelled); close the fleet.
+    A host that cannot be read is reported on `err` (stderr) and makes the status non-zero, unless it later
+    delivers lines."""
+    err = sys.stderr if err is None else err
     printer = LinePrinter(out, timestamps=not args.skip_timestamps, colour=_colour_wanted(out))
+    missing: dict[str, str] = {}  # host -> why nothing came from it
     stream = None
     try:
         hosts = args.hosts
@@ -168,9 +186,20 @@ async def print_logs(fleet: Any, args: argparse.Namespace, out: TextIO) -> int:
                                  accessories=args.accessory, proxy=args.proxy)
         stream = fleet.logs(sources, since=args.since, tail=tail_for(args), follow=args.follow, grep=args.grep)
         async for event in stream:
+            if isinstance(event, api.LogUnreachable):
+                printer.flush()
+                missing[event.host] = event.reason
+                err.write(unreachable_text(event))
+                err.flush()
+                continue
+            if missing and event.host in missing:
+                del missing[event.host]  # back, and read after all
             printer.write(event)
         printer.flush()
         out.flush()
+        if missing:
+            err.write(f"shipdeck: logs incomplete: nothing could be read from {', '.join(missing)}\n")
+            return failure_status(args)
     finally:
         if stream is not None:
             with contextlib.suppress(Exception):
