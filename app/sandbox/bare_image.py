@@ -14,19 +14,17 @@ build leaves nothing that looks finished; leftovers and older builds are deleted
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import inspect
 import shutil
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from email.utils import formatdate
 from pathlib import Path
 
 from app.sandbox import layout
-from app.sandbox.images import SUITE, debian_mirror
-from app.sandbox.system import SandboxError, run
+from app.sandbox.images import SUITE, debian_mirror, debootstrap
+from app.sandbox.system import SandboxError, exclusive, run
 
 Log = Callable[[str], None]
 LOCK_FILE = Path("/run/lock/shipdeck-sandbox-bare-image.lock")
@@ -42,7 +40,8 @@ def recipe_hash() -> str:
     """Hash of everything that decides the build: package lists, user, names, the building functions."""
     recipe = "\n".join([SUITE, *ROOTFS_PACKAGES, "--", *DOCKER_PACKAGES, "--", NON_ROOT_USER, SUDO_USER, "--", *PRUNE,
                         "--", *layout.DOCKER_DOWNLOAD_NAMES, layout.GATEWAY,
-                        inspect.getsource(_build), inspect.getsource(write_repository_index)])
+                        inspect.getsource(debootstrap), inspect.getsource(_build),
+                        inspect.getsource(write_repository_index)])
     return hashlib.sha256(recipe.encode()).hexdigest()[:16]
 
 
@@ -54,7 +53,7 @@ def ensure_bare_image(root: Path, log: Log) -> Path:
     """The directory holding `rootfs/` and `repo/` for the current recipe (built if missing)."""
     wanted = recipe_hash()
     target = images_dir(root) / wanted
-    with _exclusive():
+    with exclusive(LOCK_FILE):
         if (target / "complete").is_file():
             log(f"  bare host image {wanted}: up to date")
             return target
@@ -73,27 +72,11 @@ def ensure_bare_image(root: Path, log: Log) -> Path:
         return target
 
 
-@contextmanager
-def _exclusive() -> Iterator[None]:
-    LOCK_FILE.parent.mkdir(parents=True, exist_ok=True)
-    with open(LOCK_FILE, "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
 def _build(staging: Path, log: Log) -> None:
     rootfs, repo = staging / "rootfs", staging / "repo"
     mirror = debian_mirror()
     log(f"  bare host image: debootstrap {SUITE} ({', '.join(ROOTFS_PACKAGES)}) from {mirror}")
-    result = run(["debootstrap", "--variant=minbase", f"--include={','.join(ROOTFS_PACKAGES)}", SUITE, str(rootfs),
-                  mirror], check=False, timeout=1200)
-    if result.returncode != 0:
-        log_file = rootfs / "debootstrap" / "debootstrap.log"
-        detail = log_file.read_text(errors="replace")[-2000:] if log_file.exists() else result.stderr[-2000:]
-        raise SandboxError(f"debootstrap {SUITE} from {mirror} failed:\n{detail}")
+    debootstrap(rootfs, ROOTFS_PACKAGES, mirror)
     chroot = ["chroot", str(rootfs)]
     for user in (NON_ROOT_USER, SUDO_USER):
         run([*chroot, "useradd", "--create-home", "--shell", "/bin/bash", "--password", "*", user])

@@ -12,7 +12,6 @@ changed only inspects the images.
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import os
 import re
@@ -20,12 +19,12 @@ import shutil
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from app.errors import ShipdeckError
+from app.sandbox.system import exclusive
 
 IMAGES_DIR = Path(__file__).with_name("images")
 HASH_LABEL = "io.shipdeck.sandbox.hash"
@@ -100,7 +99,7 @@ def image_names() -> list[str]:
 def build_images(log: Callable[[str], None] = print) -> list[str]:
     """Build every sandbox image (cached) into this machine's engine and return their Hub-style names."""
     _check_engine()
-    with _exclusive():
+    with exclusive(LOCK_FILE):
         base_hash = base_recipe_hash()
         if _label(BASE_IMAGE) == base_hash:
             log(f"{BASE_IMAGE}: up to date")
@@ -179,18 +178,6 @@ def _last_line(text: str) -> str:
     return lines[-1] if lines else "(no output)"
 
 
-@contextmanager
-def _exclusive() -> Iterator[None]:
-    """One build at a time on this machine (tests and the sandbox may ask concurrently)."""
-    LOCK_FILE.parent.mkdir(parents=True, exist_ok=True)
-    with open(LOCK_FILE, "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
 # --- the base ---------------------------------------------------------------------------------------
 
 
@@ -229,21 +216,25 @@ def _mirror_in(text: str, *, deb822: bool) -> str | None:
     return None
 
 
-def _build_base(base_hash: str, log: Callable[[str], None]) -> None:
+def debootstrap(rootfs: Path, packages: Sequence[str], mirror: str) -> None:
+    """A minimal Debian SUITE with `packages` into `rootfs`; a failure ends with the tail of debootstrap's log."""
     if shutil.which("debootstrap") is None:
         raise ShipdeckError("debootstrap is not installed (apt-get install debootstrap)")
+    command = ["debootstrap", "--variant=minbase", f"--include={','.join(packages)}", SUITE, str(rootfs), mirror]
+    result = subprocess.run(command, capture_output=True, text=True, check=False, timeout=1200)
+    if result.returncode != 0:
+        detail = _tail(rootfs / "debootstrap" / "debootstrap.log") or _last_line(result.stdout + result.stderr)
+        raise ShipdeckError(f"debootstrap {SUITE} from {mirror} failed:\n{detail}")
+
+
+def _build_base(base_hash: str, log: Callable[[str], None]) -> None:
     mirror = debian_mirror()
     workdir = Path(tempfile.mkdtemp(prefix="shipdeck-rootfs-", dir="/var/tmp"))
     rootfs = workdir / "rootfs"
     try:
         log(f"{BASE_IMAGE}: debootstrap {SUITE} from {mirror} (about a minute)")
         began = time.monotonic()
-        command = ["debootstrap", "--variant=minbase", f"--include={','.join(BASE_PACKAGES)}", SUITE,
-                   str(rootfs), mirror]
-        result = subprocess.run(command, capture_output=True, text=True, check=False, timeout=1200)
-        if result.returncode != 0:
-            detail = _tail(rootfs / "debootstrap" / "debootstrap.log") or _last_line(result.stdout + result.stderr)
-            raise ShipdeckError(f"debootstrap {SUITE} from {mirror} failed:\n{detail}")
+        debootstrap(rootfs, BASE_PACKAGES, mirror)
         _prune(rootfs)
         log(f"{BASE_IMAGE}: root filesystem ready in {time.monotonic() - began:.0f}s, importing")
         changes = [arg for change in (*BASE_CHANGES, f"LABEL {HASH_LABEL}={base_hash}") for arg in ("--change", change)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import signal
 import socket
@@ -204,3 +205,15 @@ def write_file(path: Path, content: str, mode: int = 0o644) -> bool:
     os.chmod(temporary, mode)
     os.replace(temporary, path)
     return True
+
+
+@contextlib.contextmanager
+def exclusive(lock_file: Path) -> Iterator[None]:
+    """One holder at a time on this machine: an flock on `lock_file` (tests and the sandbox may build at once)."""
+    lock_file.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_file, "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
