@@ -139,29 +139,14 @@ async def follow_logs(host: RemoteHost, container: str, *, tail: int | None = 10
         yield line.text
 
 
-async def stream_logs(host: RemoteHost, container: str, *, tail: int | None = None, since: str | None = None,
-                      follow: bool = True) -> AsyncIterator[docker_streams.LogLine]:
-    """`docker logs --timestamps [--tail N] [--since S] [--follow] CONTAINER`: each line with its stream
-    (stdout or stderr) and Docker's RFC 3339 timestamp in front of the text."""
-    docker = await host.docker()
-    async for line in docker_streams.container_logs(docker, container, tail=tail, since=since, timestamps=True,
-                                                    follow=follow):
-        yield line
-
-
 async def stream_log_batches(host: RemoteHost, container: str, *, tail: int | None = None,
                              since: str | None = None,
                              follow: bool = True) -> AsyncIterator[list[docker_log_channel.StreamRun]]:
-    """The lines of `stream_logs`, read in bulk over a channel of their own: a batch of (stream, lines) runs
-    for each read, in arrival order."""
+    """`docker logs --timestamps [--tail N] [--since S] [--follow] CONTAINER`, read in bulk over a channel of
+    its own: a batch of (stream, lines) runs for each read, in arrival order, each line with Docker's RFC 3339
+    timestamp in front of its text."""
     info = await inspect_container(host, container)
-    params = {"stdout": "1", "stderr": "1", "timestamps": "1"}
-    if follow:
-        params["follow"] = "1"
-    if since:
-        params["since"] = docker_streams.since_parameter(since)
-    if tail is not None:
-        params["tail"] = str(tail)
+    params = docker_streams.logs_parameters(tail=tail, since=since, timestamps=True, follow=follow)
     engine_version = (host.docker_info or {}).get("ApiVersion")  # read when Docker was opened, as aiodocker does
     api_version = f"v{engine_version}" if engine_version else ""
     request = docker_log_channel.request_bytes(api_version, info["Id"], params)

@@ -56,14 +56,9 @@ def since_parameter(value: str, now: float | None = None) -> str:
     return f"{int(seconds)}.{round((seconds - int(seconds)) * 1e9):09d}"
 
 
-async def container_logs(docker: aiodocker.Docker, container: str, *, tail: int | None = None,
-                         since: str | None = None, timestamps: bool = False,
-                         follow: bool = False) -> AsyncIterator[LogLine]:
-    """`docker logs [--tail N] [--since X] [--timestamps] [--follow] CONTAINER 2>&1`, as lines.
-
-    Kamal runs `docker logs ... --tail 100` (or `--tail 10 --follow` to follow); with `follow` this
-    iterator only ends when the container stops or the caller stops iterating."""
-    info = await call(docker, "GET", f"containers/{container}/json")
+def logs_parameters(*, tail: int | None, since: str | None, timestamps: bool, follow: bool) -> dict[str, str]:
+    """The query of `GET /containers/{id}/logs` for `docker logs [--tail N] [--since X] [--timestamps] [--follow]`
+    (stdout and stderr both)."""
     params = {"stdout": "1", "stderr": "1"}
     if follow:
         params["follow"] = "1"
@@ -73,6 +68,18 @@ async def container_logs(docker: aiodocker.Docker, container: str, *, tail: int 
         params["timestamps"] = "1"
     if tail is not None:
         params["tail"] = str(tail)
+    return params
+
+
+async def container_logs(docker: aiodocker.Docker, container: str, *, tail: int | None = None,
+                         since: str | None = None, timestamps: bool = False,
+                         follow: bool = False) -> AsyncIterator[LogLine]:
+    """`docker logs [--tail N] [--since X] [--timestamps] [--follow] CONTAINER 2>&1`, as lines.
+
+    Kamal runs `docker logs ... --tail 100` (or `--tail 10 --follow` to follow); with `follow` this
+    iterator only ends when the container stops or the caller stops iterating."""
+    info = await call(docker, "GET", f"containers/{container}/json")
+    params = logs_parameters(tail=tail, since=since, timestamps=timestamps, follow=follow)
     async with open_response(docker, "GET", f"containers/{info['Id']}/logs", params=params) as response:
         frames = _raw_frames(response) if info["Config"]["Tty"] else _multiplexed_frames(response)
         async for line in _lines(frames):
@@ -113,13 +120,21 @@ async def _lines(frames: AsyncIterator[tuple[StreamName, bytes]]) -> AsyncIterat
             yield LogLine(stream, rest.decode(errors="replace"))
 
 
+def _exec_body(command: Sequence[str], *, stdin: bool, env: Sequence[str] | None = None) -> dict[str, object]:
+    """The body that creates `docker exec [-i] [--env K=V] CONTAINER CMD...` (no TTY); `Env` only when `env` is
+    given (null when empty)."""
+    body: dict[str, object] = {"AttachStderr": True, "AttachStdin": stdin, "AttachStdout": True, "Cmd": list(command),
+                               "Detach": False, "DetachKeys": ""}
+    if env is not None:
+        body["Env"] = list(env) or None
+    return {**body, "Privileged": False, "Tty": False, "User": "", "WorkingDir": ""}
+
+
 async def exec_in_container(docker: aiodocker.Docker, container: str, command: Sequence[str], *,
                             stdin: bytes | None = None, env: Sequence[str] = ()) -> ExecResult:
     """`docker exec [-i] [--env K=V] CONTAINER CMD...` with output captured (Kamal: `app exec --reuse`,
     `docker exec kamal-proxy kamal-proxy deploy ...`). `stdin` is sent and closed, like `-i < file`."""
-    exec_body = {"AttachStderr": True, "AttachStdin": stdin is not None, "AttachStdout": True, "Cmd": list(command),
-                 "Detach": False, "DetachKeys": "", "Env": list(env) or None, "Privileged": False, "Tty": False,
-                 "User": "", "WorkingDir": ""}
+    exec_body = _exec_body(command, stdin=stdin is not None, env=env)
     created = await call(docker, "POST", f"containers/{container}/exec", body=exec_body)
     execution = docker.containers.exec(created["Id"])
     async with execution.start(detach=False) as stream:
@@ -139,9 +154,7 @@ async def exec_when_ready(docker: aiodocker.Docker, container: str, command: Seq
     resolves True (through `sh -c GATE_SCRIPT sh CMD...`, CMD's words untouched). Returns None when CMD
     never ran: `ready` resolved False (the shell sees end of input and exits without it), or the exec ended
     before it was released (no `sh` in the container: the caller then runs CMD the plain way)."""
-    exec_body = {"AttachStderr": True, "AttachStdin": True, "AttachStdout": True,
-                 "Cmd": ["sh", "-c", GATE_SCRIPT, "sh", *command], "Detach": False, "DetachKeys": "",
-                 "Privileged": False, "Tty": False, "User": "", "WorkingDir": ""}
+    exec_body = _exec_body(["sh", "-c", GATE_SCRIPT, "sh", *command], stdin=True)
     created = await call(docker, "POST", f"containers/{container}/exec", body=exec_body)
     execution = docker.containers.exec(created["Id"])
     released = False
@@ -171,8 +184,7 @@ async def exec_into(docker: aiodocker.Docker, container: str, command: Sequence[
                     sink: Callable[[bytes], None]) -> tuple[int, str]:
     """`docker exec CONTAINER CMD... > file`: stdout handed to `sink` chunk by chunk as it arrives (never
     held whole in memory); returns the exit code and stderr."""
-    exec_body = {"AttachStderr": True, "AttachStdin": False, "AttachStdout": True, "Cmd": list(command),
-                 "Detach": False, "DetachKeys": "", "Privileged": False, "Tty": False, "User": "", "WorkingDir": ""}
+    exec_body = _exec_body(command, stdin=False)
     created = await call(docker, "POST", f"containers/{container}/exec", body=exec_body)
     execution = docker.containers.exec(created["Id"])
     errors: list[bytes] = []
