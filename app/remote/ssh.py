@@ -8,6 +8,7 @@ for CI). An unknown or changed key is refused with its fingerprint.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 from collections.abc import Callable
@@ -24,6 +25,10 @@ from app.remote.errors import (
 )
 
 SHIPDECK_KNOWN_HOSTS = Path("~/.config/shipdeck/known_hosts")
+# Bytes taken from the socket per read. asyncssh keeps what has arrived in one bytes object and slices each
+# packet off its front, copying the rest: with asyncio's 256 KiB reads and the ~1 KiB packets of a log stream
+# (Docker sends a frame per line), that copying cost more than decrypting. 16 KiB reads bound it.
+SOCKET_READ_SIZE = 16 * 1024
 KNOWN_HOSTS_ENV = "SSH_KNOWN_HOSTS"
 
 
@@ -222,7 +227,16 @@ async def open_connection(
             from error
     except asyncssh.Error as error:
         raise HostUnreachable(target.host, f"SSH failed: {error.reason}") from error
+    limit_read_size(connection)
     return connection
+
+
+def limit_read_size(connection: asyncssh.SSHClientConnection, size: int = SOCKET_READ_SIZE) -> None:
+    """Read at most `size` bytes a time from the connection's socket (see SOCKET_READ_SIZE). Only a socket
+    transport of asyncio's has the setting; a connection through a jump host (a channel) is left as it is."""
+    transport = getattr(connection, "_transport", None)  # asyncssh has no public accessor for it
+    if isinstance(transport, asyncio.Transport) and isinstance(getattr(transport, "max_size", None), int):
+        transport.max_size = size  # type: ignore[attr-defined]
 
 
 def _host_key_error(target: SSHTarget, client: _Client, sources: list[_KnownHostsSource]) -> Exception:

@@ -130,3 +130,19 @@ async def test_http_status_probes_an_address_as_the_host_sees_it(loopback_sshd) 
         assert await host.http_status("127.0.0.1", port, "/up", timeout=0.5) is None
     finally:
         await host.close()
+
+
+async def test_connection_prefers_aes_gcm_and_reads_the_socket_in_bounded_pieces(loopback_sshd) -> None:
+    """With no `Ciphers` in the ssh config AES-GCM is negotiated (cheap to decrypt in-process), and the socket
+    is read SOCKET_READ_SIZE bytes a time (asyncssh copies what is left of a read for every packet)."""
+    from app.remote.ssh import SOCKET_READ_SIZE
+
+    host = RemoteHost(_target(loopback_sshd))
+    try:
+        connection = await host.connection()
+        assert connection.get_extra_info("recv_cipher") in ("aes128-gcm@openssh.com", "aes256-gcm@openssh.com")
+        assert connection._transport.max_size == SOCKET_READ_SIZE
+        payload = await host.run("head -c 3000000 /dev/zero | tr '\\0' x")  # many reads' worth arrives whole
+        assert payload.stdout == "x" * 3_000_000
+    finally:
+        await host.close()
