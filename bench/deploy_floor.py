@@ -115,18 +115,6 @@ async def remove_floor(sockets: list[Path], service: str) -> None:
     await asyncio.gather(*(one(socket) for socket in sockets), return_exceptions=True)
 
 
-def measure_floor(sockets: list[Path], image: str, service: str, rounds: int) -> list[float]:
-    async def run() -> list[float]:
-        await floor_round(sockets, image, service, 0)  # the first target of the floor service: not counted
-        times = []
-        for round_number in range(1, rounds + 1):
-            times.append(await floor_round(sockets, image, service, round_number))
-        await remove_floor(sockets, service)
-        return times
-
-    return asyncio.run(run())
-
-
 # ---------------------------------------------------------------- the SSH floor (a fresh process per round)
 
 REMOTE_DOCKER_SOCKET = "/var/run/docker.sock"
@@ -149,19 +137,12 @@ async def ssh_round(hosts: list[str], ssh_config: str, image: str, service: str,
         await asyncio.gather(*(on_host(index, host) for index, host in enumerate(hosts)))
 
 
-def measure_ssh_floor(hosts: list[str], ssh_config: Path, image: str, service: str, rounds: int,
-                      sockets: list[Path]) -> list[float]:
-    """Wall time of a fresh process per round (see the module's docstring); cleans up through `sockets`."""
-    def one(round_number: int) -> float:
-        began = time.monotonic()
-        subprocess.run([sys.executable, __file__, "--ssh-config", str(ssh_config), "--image", image,
-                        "--service", f"{service}-ssh", "--round", str(round_number), *hosts], check=True)
-        return time.monotonic() - began
-
-    one(0)  # the first target of the floor service: not counted
-    times = [one(round_number) for round_number in range(1, rounds + 1)]
-    asyncio.run(remove_floor(sockets, f"{service}-ssh"))
-    return times
+def ssh_floor_round(hosts: list[str], ssh_config: Path, image: str, service: str, round_number: int) -> float:
+    """One round of the SSH floor in a fresh process (see the module's docstring): its wall time."""
+    began = time.monotonic()
+    subprocess.run([sys.executable, __file__, "--ssh-config", str(ssh_config), "--image", image,
+                    "--service", service, "--round", str(round_number), *hosts], check=True)
+    return time.monotonic() - began
 
 
 def main() -> int:
