@@ -17,6 +17,9 @@ from app import __version__
 from app.cli import meta
 from app.errors import EXIT_USAGE, ShipdeckError
 
+# Handlers of the commands that connect to servers (see app.remote.preload).
+NETWORK_HANDLERS = ("app.cli.commands.", "app.cli.ui:", "app.cli.auto:")
+
 # Each module provides `register(subparsers, common)`; order is the order of `--help`.
 COMMAND_MODULES = (
     "app.config.cli",
@@ -153,6 +156,10 @@ def _main(argv: Sequence[str] | None) -> int:
         detach_stdin()
         if args.command == "deploy":
             handler_spec = "app.cli.auto:deploy"
+    if handler_spec.startswith(NETWORK_HANDLERS):
+        from app.engine.warmup import start_imports
+
+        start_imports()
     try:
         handler = _load_handler(handler_spec)
         return int(handler(args) or 0)
