@@ -35,6 +35,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import json
 import os
 import re
@@ -176,12 +177,10 @@ def measure_library_and_floor(project: Path, env: dict[str, str], rounds: int, s
             await deploy()
             await floor_round(sockets, image, service, 0)
             for round_number in range(1, rounds + 1):
-                if round_number % 2:
-                    library.append(await deploy())
-                    floor.append(await floor_round(sockets, image, service, round_number))
-                else:
-                    floor.append(await floor_round(sockets, image, service, round_number))
-                    library.append(await deploy())
+                one_floor = functools.partial(floor_round, sockets, image, service, round_number)
+                pairs = [(library, deploy), (floor, one_floor)]
+                for times, measured in pairs if round_number % 2 else reversed(pairs):
+                    times.append(await measured())
         finally:
             await fleet_.close()
             await remove_floor(sockets, service)
@@ -291,6 +290,7 @@ def main() -> int:
           "and SSH connections against a floor that has neither)")
     met = worst <= TARGET_RATIO and max(worst_library, worst_ssh) <= TARGET_FLOOR_RATIO
     return 0 if met else 1
+
 
 if __name__ == "__main__":
     sys.exit(main())

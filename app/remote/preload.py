@@ -3,7 +3,7 @@
 Such a command imports asyncssh and aiohttp (through aiodocker); at one host they are about a third of a
 command-line deploy's time. aiohttp builds two SSL contexts as it is imported, and parsing the system's CA
 certificates for them releases the GIL, so aiohttp is imported on a second thread while this one imports
-asyncssh and the engine (measured: a 1-host `deploy -P` 0.15 s faster, median of 8 alternating runs).
+asyncssh and the engine (the README's Speed section has what it saved).
 """
 
 from __future__ import annotations
