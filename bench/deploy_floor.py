@@ -2,13 +2,21 @@
 engine (its socket on this machine, no SSH) on all hosts in parallel, with no shipdeck logic.
 
 Per host: create the new app container (same image, network, env and labels as the app's, under a
-name of its own), start it, hand it to kamal-proxy (`kamal-proxy deploy`, which waits until the new
-target answers its health check: the health wait) under a service of its own, and stop the old one.
-Each round replaces the container of the round before, so the floor never touches the deployed app.
+name of its own), start it, wait until it answers its health check path with 2xx (the health wait:
+`GET /up` from inside the host every 5 ms, through a probe process started in the host's network
+namespace before timing), hand it to kamal-proxy (`kamal-proxy deploy`) under a service of its own,
+and stop the old one. Each round replaces the container of the round before, so the floor never touches
+the deployed app.
+
+The health wait comes before `kamal-proxy deploy` because kamal-proxy checks a new target once at once
+and then once per interval (1 s here): handed a container that does not answer yet, it waits a whole
+interval, so a floor without its own health wait loses a second or not depending on how quickly the
+container happened to start.
 
 The **SSH floor** is what any remote tool pays on top: per round a fresh `python3` process that imports
 its clients (asyncssh, aiohttp), opens one SSH connection per host with the host's docker socket
-forwarded through it, and sends the same operations over those connections; timed from the process's
+forwarded through it, and sends the same operations over those connections (the health wait's requests
+through a TCP channel of the same connection); timed from the process's
 start to its exit, as a command-line deploy is. Used by `bench/deploy_speed.py`; run alone as
 
     python bench/deploy_floor.py --ssh-config FILE --image IMAGE --service NAME --round N HOST...
@@ -19,14 +27,22 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import json
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 PROXY = "kamal-proxy"
+HEALTH_PATH = "/up"
+PROBE_PAUSE_S = 0.005
+HEALTH_WAIT_S = 30.0
+
+# `status = await probe(address, port, path)`: the HTTP status, None when nothing answers.
+Probe = Callable[[str, int, str], Awaitable[int | None]]
 
 
 class Engine:
@@ -60,7 +76,19 @@ class Engine:
         await self.session.close()
 
 
-async def replace_on_host(socket: Path | str, image: str, service: str, round_number: int, app_port: int = 80) -> float:
+async def health_wait(engine: Engine, container_id: str, probe: Probe, port: int) -> None:
+    """Until the container answers `GET /up` with 2xx, asked every PROBE_PAUSE_S."""
+    details = await engine.call("GET", f"containers/{container_id}/json")
+    address = details["NetworkSettings"]["Networks"]["kamal"]["IPAddress"]
+    deadline = time.monotonic() + HEALTH_WAIT_S
+    while not 200 <= (await probe(address, port, HEALTH_PATH) or 0) < 300:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{container_id} did not answer {HEALTH_PATH} in {HEALTH_WAIT_S:g}s")
+        await asyncio.sleep(PROBE_PAUSE_S)
+
+
+async def replace_on_host(socket: Path | str, probe: Probe, image: str, service: str, round_number: int,
+                          app_port: int = 80) -> float:
     """One host's deploy operations, timed; returns seconds."""
     engine = Engine(Path(socket))
     name = f"{service}-floor-{round_number}"
@@ -74,10 +102,11 @@ async def replace_on_host(socket: Path | str, image: str, service: str, round_nu
         }, name=name)
         container_id = created["Id"][:12]
         await engine.call("POST", f"containers/{container_id}/start")
+        await health_wait(engine, container_id, probe, app_port)
         code, output = await engine.exec(PROXY, [
             "kamal-proxy", "deploy", f"{service}-floor", f"--target={container_id}:{app_port}",
             f"--host={service}-floor.test", "--deploy-timeout=30s", "--drain-timeout=30s",
-            "--health-check-interval=1s", "--health-check-path=/up"])
+            "--health-check-interval=1s", f"--health-check-path={HEALTH_PATH}"])
         if code != 0:
             raise RuntimeError(f"kamal-proxy deploy failed: {output.strip()}")
         try:
@@ -93,10 +122,73 @@ async def replace_on_host(socket: Path | str, image: str, service: str, round_nu
         await engine.close()
 
 
-async def floor_round(sockets: list[Path], image: str, service: str, round_number: int) -> float:
+# ---------------------------------------------------------------- the health wait from inside each host
+
+# Run in a host's network namespace: answers "ADDRESS PORT PATH" lines with the HTTP status of GET PATH
+# (0 when nothing answers), one request per connection. A relay, as SSH's TCP channels are for the others.
+PROBE_SERVER = r"""
+import socket, socketserver, sys
+class Handler(socketserver.StreamRequestHandler):
+    def handle(self):
+        address, port, path = self.rfile.readline().decode().split()
+        status = 0
+        try:
+            with socket.create_connection((address, int(port)), timeout=1) as app:
+                app.sendall(f"GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n".encode())
+                parts = app.makefile("rb").readline().split()
+                status = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 0
+        except OSError:
+            pass
+        self.wfile.write(f"{status}\n".encode())
+class Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
+    daemon_threads = True
+server = Server(sys.argv[1], Handler)
+print("ready", flush=True)
+server.serve_forever()
+"""
+
+
+@contextlib.asynccontextmanager
+async def probes_in(netns_paths: list[Path]) -> AsyncIterator[list[Probe]]:
+    """One probe process per host, in the host's network namespace; their `Probe`s, in host order."""
+    directory = tempfile.TemporaryDirectory(prefix="shipdeck-floor-probe-")
+    processes: list[asyncio.subprocess.Process] = []
+    probes: list[Probe] = []
+    try:
+        for index, netns in enumerate(netns_paths):
+            path = f"{directory.name}/probe-{index}.sock"
+            process = await asyncio.create_subprocess_exec(
+                "nsenter", f"--net={netns}", sys.executable, "-c", PROBE_SERVER, path,
+                stdout=asyncio.subprocess.PIPE)
+            processes.append(process)
+            assert process.stdout is not None
+            if (await process.stdout.readline()).strip() != b"ready":
+                raise RuntimeError(f"the probe in {netns} did not start")
+            probes.append(functools.partial(_ask_probe, path))
+        yield probes
+    finally:
+        for process in processes:
+            with contextlib.suppress(ProcessLookupError):
+                process.kill()
+            await process.wait()
+        directory.cleanup()
+
+
+async def _ask_probe(socket_path: str, address: str, port: int, path: str) -> int | None:
+    reader, writer = await asyncio.open_unix_connection(socket_path)
+    try:
+        writer.write(f"{address} {port} {path}\n".encode())
+        status = int((await reader.readline()).strip() or 0)
+    finally:
+        writer.close()
+    return status or None
+
+
+async def floor_round(sockets: list[Path], probes: list[Probe], image: str, service: str, round_number: int) -> float:
     """All hosts in parallel: the wall time of the slowest."""
     began = time.monotonic()
-    await asyncio.gather(*(replace_on_host(socket, image, service, round_number) for socket in sockets))
+    await asyncio.gather(*(replace_on_host(socket, probe, image, service, round_number)
+                           for socket, probe in zip(sockets, probes, strict=True)))
     return time.monotonic() - began
 
 
@@ -129,8 +221,22 @@ async def ssh_round(hosts: list[str], ssh_config: str, image: str, service: str,
             async with asyncssh.connect(host, config=[ssh_config]) as connection:
                 local = f"{directory}/docker-{index}.sock"
                 listener = await connection.forward_local_path(local, REMOTE_DOCKER_SOCKET)
+
+                async def probe(address: str, port: int, path: str) -> int | None:
+                    try:
+                        reader, writer = await connection.open_connection(address, port)
+                    except (OSError, asyncssh.Error):
+                        return None
+                    try:
+                        writer.write(f"GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
+                                     .encode())
+                        parts = (await reader.readline()).split()
+                    finally:
+                        writer.close()
+                    return int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else None
+
                 try:
-                    await replace_on_host(local, image, service, round_number)
+                    await replace_on_host(local, probe, image, service, round_number)
                 finally:
                     listener.close()
 

@@ -51,8 +51,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from app.sandbox import fleet, layout, registries  # noqa: E402
-from bench.deploy_floor import floor_round, remove_floor, ssh_floor_round  # noqa: E402
+from app.sandbox import fleet, layout, network, registries  # noqa: E402
+from bench.deploy_floor import floor_round, probes_in, remove_floor, ssh_floor_round  # noqa: E402
 
 TARGET_RATIO = 0.5
 TARGET_FLOOR_RATIO = 1.15
@@ -152,8 +152,8 @@ def inside(project: Path, env: dict[str, str]) -> Iterator[None]:
         os.chdir(saved_cwd)
 
 
-def measure_library_and_floor(project: Path, env: dict[str, str], rounds: int, sockets: list[Path], image: str,
-                              service: str) -> tuple[list[float], list[float]]:
+def measure_library_and_floor(project: Path, env: dict[str, str], rounds: int, sockets: list[Path],
+                              netns_paths: list[Path], image: str, service: str) -> tuple[list[float], list[float]]:
     """`deploy -P` through one open Fleet and the floor's operations, in alternating rounds in one event loop
     (a change of load on the shared cores then weighs on both alike). The first of each opens connections or
     makes the floor's first target and is not counted."""
@@ -174,13 +174,14 @@ def measure_library_and_floor(project: Path, env: dict[str, str], rounds: int, s
             return time.monotonic() - began
 
         try:
-            await deploy()
-            await floor_round(sockets, image, service, 0)
-            for round_number in range(1, rounds + 1):
-                one_floor = functools.partial(floor_round, sockets, image, service, round_number)
-                pairs = [(library, deploy), (floor, one_floor)]
-                for times, measured in pairs if round_number % 2 else reversed(pairs):
-                    times.append(await measured())
+            async with probes_in(netns_paths) as probes:
+                await deploy()
+                await floor_round(sockets, probes, image, service, 0)
+                for round_number in range(1, rounds + 1):
+                    one_floor = functools.partial(floor_round, sockets, probes, image, service, round_number)
+                    pairs = [(library, deploy), (floor, one_floor)]
+                    for times, measured in pairs if round_number % 2 else reversed(pairs):
+                        times.append(await measured())
         finally:
             await fleet_.close()
             await remove_floor(sockets, service)
@@ -230,7 +231,8 @@ def measure(root: Path, size: int, rounds: int, workdir: Path) -> dict:
     # Kamal's remote commands, counted from its verbose log in one more (untimed) run.
     _, output = timed(["kamal", "deploy", "-P", "-v"], project, env)
     trips["kamal"].append(len(re.findall(r"\bRunning\b.* on \S+", output)))
-    library_times, floor_times = measure_library_and_floor(project, env, rounds, sockets, image, service)
+    netns_paths = [network.netns_path(index) for index in range(1, size + 1)]
+    library_times, floor_times = measure_library_and_floor(project, env, rounds, sockets, netns_paths, image, service)
     timed([*shipdeck, "app", "remove", f"--confirm=app.remove:{service}"], project, env)
     kamal_time = statistics.median(figures["kamal"])
     shipdeck_time = statistics.median(figures["shipdeck"])

@@ -146,3 +146,42 @@ async def test_connection_prefers_aes_gcm_and_reads_the_socket_in_bounded_pieces
         assert payload.stdout == "x" * 3_000_000
     finally:
         await host.close()
+
+
+async def test_makedirs_costs_one_request_when_the_directory_is_there(loopback_sshd) -> None:
+    folder = f".shipdeck-test-{uuid.uuid4().hex[:8]}"
+    first, second = RemoteHost(_target(loopback_sshd)), RemoteHost(_target(loopback_sshd))
+    try:
+        await first.makedirs(f"{folder}/a/b/c")
+        assert (await first.run(f"test -d {folder}/a/b/c && echo yes")).stdout.strip() == "yes"
+        sftp = await second.sftp()
+        requests: list[str] = []
+
+        def counting(name: str, call):
+            def counted(*args, **kwargs):
+                requests.append(name)
+                return call(*args, **kwargs)
+            return counted
+
+        for name in ("mkdir", "stat"):
+            setattr(sftp, name, counting(name, getattr(sftp, name)))
+        await second.makedirs(f"{folder}/a/b/c")  # a later run: the directory is already there
+        assert requests == ["stat"]
+        await second.makedirs(f"{folder}/a/b/d")  # missing: created
+        assert (await second.run(f"test -d {folder}/a/b/d && echo yes")).stdout.strip() == "yes"
+    finally:
+        await first.run(f"rm -rf {folder}", check=False)
+        await first.close()
+        await second.close()
+
+
+def test_ssh_config_ciphers_win_over_the_preferred_order(tmp_path) -> None:
+    """Without `Ciphers` in the ssh config AES-GCM is offered first; a config that names its own keeps them."""
+    from app.remote.ssh import PREFERRED_CIPHERS, connection_options
+
+    plain, chosen = tmp_path / "plain", tmp_path / "chosen"
+    plain.write_text("Host *\n  User root\n")
+    chosen.write_text("Host *\n  Ciphers aes256-ctr\n")
+    preferred = connection_options(SSHTarget(host="10.0.0.1", config=(str(plain),)))
+    assert [name.decode() for name in preferred.encryption_algs] == list(PREFERRED_CIPHERS)
+    assert connection_options(SSHTarget(host="10.0.0.1", config=(str(chosen),))).encryption_algs == [b"aes256-ctr"]
