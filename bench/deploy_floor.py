@@ -16,8 +16,8 @@ container happened to start.
 The **SSH floor** is what any remote tool pays on top: per round a fresh `python3` process that imports
 its clients (asyncssh, aiohttp), opens one SSH connection per host with the host's docker socket
 forwarded through it, and sends the same operations over those connections (the health wait's requests
-through a TCP channel of the same connection); timed from the process's
-start to its exit, as a command-line deploy is. Used by `bench/deploy_speed.py`; run alone as
+through a TCP channel of the same connection); timed from the process's start to its exit, as a
+command-line deploy is. Used by `bench/deploy_speed.py`; run alone as
 
     python bench/deploy_floor.py --ssh-config FILE --image IMAGE --service NAME --round N HOST...
 """
