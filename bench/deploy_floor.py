@@ -124,28 +124,41 @@ async def replace_on_host(socket: Path | str, probe: Probe, image: str, service:
 
 # ---------------------------------------------------------------- the health wait from inside each host
 
-# Run in a host's network namespace: answers "ADDRESS PORT PATH" lines with the HTTP status of GET PATH
-# (0 when nothing answers), one request per connection. A relay, as SSH's TCP channels are for the others.
-PROBE_SERVER = r"""
-import socket, socketserver, sys
-class Handler(socketserver.StreamRequestHandler):
-    def handle(self):
-        address, port, path = self.rfile.readline().decode().split()
-        status = 0
-        try:
-            with socket.create_connection((address, int(port)), timeout=1) as app:
-                app.sendall(f"GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n".encode())
-                parts = app.makefile("rb").readline().split()
-                status = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 0
-        except OSError:
-            pass
-        self.wfile.write(f"{status}\n".encode())
-class Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
-    daemon_threads = True
-server = Server(sys.argv[1], Handler)
-print("ready", flush=True)
-server.serve_forever()
-"""
+def health_request(address: str, path: str) -> bytes:
+    return f"GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n".encode()
+
+
+def status_of(status_line: bytes) -> int | None:
+    """The status code in an HTTP status line, None when it is not one."""
+    parts = status_line.split()
+    return int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else None
+
+
+def serve_probes(socket_path: str) -> None:
+    """Run in a host's network namespace (`--probe-server PATH`): answers "ADDRESS PORT PATH" lines with the
+    HTTP status of GET PATH (0 when nothing answers), one request per connection. A relay, as SSH's TCP
+    channels are for shipdeck and the SSH floor."""
+    import socket
+    import socketserver
+
+    class Handler(socketserver.StreamRequestHandler):
+        def handle(self) -> None:
+            address, port, path = self.rfile.readline().decode().split()
+            status = None
+            try:
+                with socket.create_connection((address, int(port)), timeout=1) as app:
+                    app.sendall(health_request(address, path))
+                    status = status_of(app.makefile("rb").readline())
+            except OSError:
+                pass
+            self.wfile.write(f"{status or 0}\n".encode())
+
+    class Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
+        daemon_threads = True
+
+    server = Server(socket_path, Handler)
+    print("ready", flush=True)
+    server.serve_forever()
 
 
 @contextlib.asynccontextmanager
@@ -158,7 +171,7 @@ async def probes_in(netns_paths: list[Path]) -> AsyncIterator[list[Probe]]:
         for index, netns in enumerate(netns_paths):
             path = f"{directory.name}/probe-{index}.sock"
             process = await asyncio.create_subprocess_exec(
-                "nsenter", f"--net={netns}", sys.executable, "-c", PROBE_SERVER, path,
+                "nsenter", f"--net={netns}", sys.executable, __file__, "--probe-server", path,
                 stdout=asyncio.subprocess.PIPE)
             processes.append(process)
             assert process.stdout is not None
@@ -228,12 +241,10 @@ async def ssh_round(hosts: list[str], ssh_config: str, image: str, service: str,
                     except (OSError, asyncssh.Error):
                         return None
                     try:
-                        writer.write(f"GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
-                                     .encode())
-                        parts = (await reader.readline()).split()
+                        writer.write(health_request(address, path))
+                        return status_of(await reader.readline())
                     finally:
                         writer.close()
-                    return int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else None
 
                 try:
                     await replace_on_host(local, probe, image, service, round_number)
@@ -264,4 +275,6 @@ def main() -> int:
 
 
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["--probe-server"]:
+        serve_probes(sys.argv[2])
     sys.exit(main())
