@@ -68,10 +68,13 @@ async def record_credentials(remote, server: str | None, username: str, password
     """Write the `auths` entry `docker login` writes (when no credential helper is set), over SFTP.
 
     The same file, the same JSON layout (tab-indented, mode 0600 in a 0700 folder) as the docker CLI,
-    without starting a docker CLI on the host. Returns False (leave it to the CLI) when the host's
-    config uses a credential store or helper, or is not JSON we understand.
+    without starting a docker CLI on the host. A file that already holds exactly what `docker login` would
+    write (same bytes, mode 0600) is left alone: on a host that deploys often that saves five file
+    operations. Returns False (leave it to the CLI) when the host's config uses a credential store or
+    helper, or is not JSON we understand.
     """
-    existing = await remote.read_file(DOCKER_CONFIG_FILE)
+    found = await remote.read_file_and_mode(DOCKER_CONFIG_FILE)
+    existing, existing_mode = found if found is not None else (None, None)
     try:
         config = json.loads(existing) if existing and existing.strip() else {}
     except ValueError:
@@ -83,11 +86,14 @@ async def record_credentials(remote, server: str | None, username: str, password
     if not isinstance(auths, dict):
         return False
     auths[server or DOCKER_HUB_KEY] = {"auth": base64.b64encode(f"{username}:{password}".encode()).decode()}
+    content = json.dumps(config, indent="\t").encode()
+    if content == existing and existing_mode == 0o600:
+        return True
     sftp = await remote.sftp()
     if not await sftp.exists(DOCKER_CONFIG_DIR):
         await sftp.mkdir(DOCKER_CONFIG_DIR)
         await sftp.chmod(DOCKER_CONFIG_DIR, 0o700)
-    await remote.write_file(DOCKER_CONFIG_FILE, json.dumps(config, indent="\t").encode(), mode=0o600)
+    await remote.write_file(DOCKER_CONFIG_FILE, content, mode=0o600)
     return True
 
 

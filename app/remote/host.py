@@ -329,11 +329,21 @@ class RemoteHost:
             await handle.write(line.rstrip("\n").encode() + b"\n")
 
     async def read_file(self, path: str) -> bytes | None:
+        found = await self.read_file_and_mode(path)
+        return None if found is None else found[0]
+
+    async def read_file_and_mode(self, path: str) -> tuple[bytes, int] | None:
+        """The file's content and permission bits (`0o600`), None when it does not exist. The mode costs
+        nothing extra: reading a whole file asks the server for its size (fstat) anyway."""
         sftp = await self.sftp()
         self.stats.file_operations += 1
         try:
             async with sftp.open(path, "rb") as handle:
-                return await handle.read()
+                attrs = await handle.stat()
+                if attrs.size == 0:
+                    return b"", (attrs.permissions or 0) & 0o7777
+                data = await handle.read(-1 if attrs.size is None else attrs.size)
+                return data, (attrs.permissions or 0) & 0o7777
         except asyncssh.SFTPNoSuchFile:
             return None
 
@@ -371,14 +381,17 @@ class RemoteHost:
         trace = aiohttp.TraceConfig()
         trace.on_request_start.append(self._count_docker_request)
         session = aiohttp.ClientSession(connector=aiohttp.UnixConnector(local_socket), trace_configs=[trace])
-        docker = aiodocker.Docker(url=f"unix://{local_socket}", session=session)
+        # One `GET /version` both checks the engine and names the API version to speak: aiodocker's own
+        # "auto" would ask for it a second time, before its first request.
         try:
-            self.docker_info = await docker.version()
-        except aiodocker.DockerError as error:
-            await docker.close()
+            async with session.get("http://docker/version") as response:
+                response.raise_for_status()
+                self.docker_info = await response.json()
+            api_version = f"v{self.docker_info['ApiVersion']}"
+        except (aiohttp.ClientError, OSError, ValueError, KeyError, TypeError) as error:
             await session.close()
             raise DockerUnavailable(self.name, await self._explain_docker_failure()) from error
-        return docker
+        return aiodocker.Docker(url=f"unix://{local_socket}", session=session, api_version=api_version)
 
     async def docker_channel(self) -> tuple[asyncssh.SSHReader, asyncssh.SSHWriter]:
         """A connection of its own to the host's docker socket: an SSH channel straight to it, no local socket

@@ -49,3 +49,24 @@ async def test_a_credential_store_is_left_to_the_docker_cli(sandbox) -> None:
         sandbox.run(host, "rm -rf .docker")
         sandbox.run(host, f"docker login {sandbox.private_registry} -u {sandbox.registry_username} "
                           "--password-stdin", input=sandbox.registry_password)
+
+
+async def test_credentials_already_recorded_are_not_written_again(sandbox) -> None:
+    """The common case of every deploy: the host's file already holds the entry. One read, no write; a file
+    with the right entry but a looser mode is written again, as `docker login` would leave it 0600."""
+    host = sandbox.hosts[1]
+    server = sandbox.private_registry
+    remote = RemoteHost(SSHTarget(host=host.address, config=(str(sandbox.ssh_config),)))
+    try:
+        assert await record_credentials(remote, server, sandbox.registry_username, sandbox.registry_password)
+        before = sandbox.run(host, "stat -c '%i %Y.%y' .docker/config.json").stdout
+        operations = remote.stats.file_operations
+        assert await record_credentials(remote, server, sandbox.registry_username, sandbox.registry_password)
+        assert remote.stats.file_operations - operations == 1
+        assert sandbox.run(host, "stat -c '%i %Y.%y' .docker/config.json").stdout == before
+
+        sandbox.run(host, "chmod 644 .docker/config.json")
+        assert await record_credentials(remote, server, sandbox.registry_username, sandbox.registry_password)
+        assert sandbox.run(host, "stat -c '%a' .docker/config.json").stdout.strip() == "600"
+    finally:
+        await remote.close()
