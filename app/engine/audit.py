@@ -18,7 +18,9 @@ def audit_line(config: Config, message: str, **details: str | None) -> str:
 
 
 async def record(host: RemoteHost, config: Config, message: str, **details: str | None) -> None:
-    """Append one line to the host's audit log (creating `.kamal` first, as Kamal does)."""
-    await host.makedirs(contract.RUN_DIRECTORY)
-    await host.append_line(contract.audit_log_path(config.service, config.destination),
-                           audit_line(config, message, **details))
+    """Append one line to the host's audit log (creating `.kamal` first, as Kamal does).
+
+    The line is queued (`RemoteHost.append_line_soon`): the step it records goes on at once, and the run
+    settles the host's queued lines before it releases the lock, runs a hook or finishes."""
+    host.append_line_soon(contract.audit_log_path(config.service, config.destination),
+                          audit_line(config, message, **details))

@@ -82,6 +82,19 @@ class RunHandle:
         finally:
             log.unsubscribe(queue.put_nowait)
 
+    async def _settle(self) -> str | None:
+        """Let the hosts write what is still queued (audit lines) before the run reports its end; the
+        error of a write that failed, if any."""
+        try:
+            await asyncio.shield(self.context.settle())
+        except asyncio.CancelledError:
+            return None  # cancelled again while settling: the writers carry on by themselves
+        except ShipdeckError as error:
+            return error.message
+        except Exception as error:
+            return f"{type(error).__name__}: {error}"
+        return None
+
     async def _main(self, operation: Operation) -> RunResult:
         context = self.context
         context.events.emit(RunStarted(command=self.command, hosts=tuple(context.target_hosts()),
@@ -107,6 +120,9 @@ class RunHandle:
                 exit_code = EXIT_OK if value is not False else EXIT_FAILURE
             result = RunResult(ok=exit_code == EXIT_OK, exit_code=exit_code, duration=time.monotonic() - began,
                                value=value)
+        settle_error = await self._settle()
+        if settle_error is not None and result.ok:
+            result = RunResult(ok=False, exit_code=EXIT_FAILURE, error=settle_error, duration=result.duration)
         # RunFinished.ok: the operation ran to its end (a refused confirmation or a failed `exec` still
         # exits non-zero through RunResult.exit_code, as Kamal does).
         completed = result.error is None

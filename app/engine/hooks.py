@@ -55,6 +55,7 @@ async def run_hook(run: Run, name: str, *, secrets: bool = False, hosts: str | N
     step = f"hook.{name}"
     verbosity = run.config.hooks_output_for(name)
     async with run.step(step, f"Running the {name} hook"):
+        await run.settle()  # a hook that reads a host's audit log finds it as Kamal would leave it
         process = await asyncio.create_subprocess_exec(
             "/usr/bin/env", str(hook_path(run, name)), cwd=run.config.project_dir, env=environment,
             stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,

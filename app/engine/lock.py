@@ -86,6 +86,7 @@ async def release(run: Run) -> bool:
     directory, details_path = _paths(run)
     host = run.host(lock_host(run))
     async with run.step("lock.release", "Releasing the deploy lock", host=host.name):
+        await run.settle()  # the audit lines of what was done under the lock land before it goes
         sftp = await host.sftp()
         if not await sftp.exists(directory):
             run.holding_lock = False

@@ -114,6 +114,13 @@ class Run:
         # its watchers at once.
         self.on_lock_change: Callable[[bool], None] | None = None
 
+    async def settle(self) -> None:
+        """Wait until the hosts have written the lines queued for them (the audit log: see
+        `RemoteHost.append_line_soon`)."""
+        settle = getattr(self.pool, "settle", None)  # a unit test's stand-in pool may have none
+        if settle is not None:
+            await settle()
+
     def target_hosts(self) -> list[str]:
         return list(self.targets.hosts) if self.targets is not None else list(self.config.all_hosts)
 

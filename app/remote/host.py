@@ -13,6 +13,7 @@ import contextlib
 import shutil
 import tempfile
 import time
+from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -96,6 +97,8 @@ class RemoteHost:
         self._socket_dir: str | None = None
         self._listener: asyncssh.SSHListener | None = None
         self._known_dirs: set[str] = set()  # directories created in this run (skip repeated mkdirs)
+        self._queued_lines: deque[tuple[str, str]] = deque()  # (path, line) for `append_line_soon`
+        self._line_writer: asyncio.Task[None] | None = None
 
     # -- connection -----------------------------------------------------------------------------
 
@@ -206,6 +209,8 @@ class RemoteHost:
         return (time.perf_counter() - began) * 1000
 
     async def close(self) -> None:
+        with contextlib.suppress(Exception):
+            await self.settle()
         self._lost.clear()
         if self._docker is not None:
             with contextlib.suppress(Exception):
@@ -323,10 +328,55 @@ class RemoteHost:
         await sftp.chmod(path, mode)
 
     async def append_line(self, path: str, line: str) -> None:
+        await self.append_lines(path, [line])
+
+    async def append_lines(self, path: str, lines: list[str]) -> None:
+        """Append the lines to the file (created if missing) with one open, one write and one close."""
         sftp = await self.sftp()
         self.stats.file_operations += 1
         async with sftp.open(path, "ab") as handle:
-            await handle.write(line.rstrip("\n").encode() + b"\n")
+            await handle.write(b"".join(line.rstrip("\n").encode() + b"\n" for line in lines))
+
+    def append_line_soon(self, path: str, line: str) -> None:
+        """Queue a line to append to `path` (its folder created first) and return at once.
+
+        For the audit log: a line records a step and need not hold it up (each append is three round
+        trips). One writer per host appends queued lines in order, those queued meanwhile for the same
+        file in one write. `settle()` waits until all are written; a run settles before it releases the
+        deploy lock, runs a hook and finishes, so the servers see the lines where Kamal writes them.
+        """
+        self._queued_lines.append((path, line))
+        if self._line_writer is None or self._line_writer.done():
+            self._line_writer = asyncio.get_running_loop().create_task(self._write_queued_lines(),
+                                                                       name=f"append lines on {self.name}")
+
+    async def _write_queued_lines(self) -> None:
+        try:
+            while self._queued_lines:
+                path = self._queued_lines[0][0]
+                lines = []
+                while self._queued_lines and self._queued_lines[0][0] == path:
+                    lines.append(self._queued_lines.popleft()[1])
+                parent = str(PurePosixPath(path).parent)
+                try:
+                    if parent not in ("", "."):
+                        await self.makedirs(parent)
+                    await self.append_lines(path, lines)
+                except (asyncssh.Error, OSError) as error:
+                    raise RemoteError(self.name, f"appending to {path} failed: {error}") from error
+        except BaseException:
+            self._queued_lines.clear()  # later lines would land out of order: they go with the error
+            raise
+
+    async def settle(self) -> None:
+        """Wait until every line queued by `append_line_soon` is written; raise the error of a failed write
+        (once). Cancelling the caller does not stop the writer."""
+        while (writer := self._line_writer) is not None:
+            try:
+                await asyncio.shield(writer)
+            finally:
+                if self._line_writer is writer and writer.done():
+                    self._line_writer = None
 
     async def read_file(self, path: str) -> bytes | None:
         found = await self.read_file_and_mode(path)

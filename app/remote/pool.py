@@ -98,6 +98,14 @@ class HostPool:
                 self._first_connect_error = error
                 raise
 
+    async def settle(self) -> None:
+        """Wait until every host has written the lines queued with `append_line_soon` (see there)."""
+        results = await asyncio.gather(*(host.settle() for host in list(self._hosts.values())),
+                                       return_exceptions=True)
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
+
     @property
     def stats(self) -> RemoteStats:
         total = RemoteStats()

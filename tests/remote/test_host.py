@@ -46,6 +46,50 @@ async def test_one_connection_serves_commands_files_and_docker(loopback_sshd) ->
         await host.close()
 
 
+async def test_queued_lines_land_in_order_and_settle_waits_for_them(loopback_sshd) -> None:
+    """`append_line_soon` returns at once; one writer appends in queue order, lines queued meanwhile for the
+    same file in one write, and `settle()` returns when all are on the server."""
+    host = RemoteHost(_target(loopback_sshd))
+    folder = f".shipdeck-test-{uuid.uuid4().hex[:8]}"
+    try:
+        await host.run(f"mkdir -p {folder}/a")
+        operations = host.stats.file_operations
+        for number in range(5):
+            host.append_line_soon(f"{folder}/a/audit.log", f"line {number}")
+        host.append_line_soon(f"{folder}/b.log", "other file")
+        host.append_line_soon(f"{folder}/a/audit.log", "line 5")
+        assert host.stats.file_operations == operations  # nothing waited for yet
+        await host.settle()
+        assert await host.read_file(f"{folder}/a/audit.log") == b"".join(b"line %d\n" % n for n in range(6))
+        assert await host.read_file(f"{folder}/b.log") == b"other file\n"
+        # 7 lines in 3 runs of one file: the SFTP session, a look at each of the 2 folders and 3 appends
+        # (10 unbatched)
+        writes = host.stats.file_operations - operations - 2  # less the two reads
+        assert writes == 6, f"{writes} file operations for 7 lines in 3 runs"
+    finally:
+        await host.run(f"rm -rf {folder}", check=False)
+        await host.close()
+
+
+async def test_a_failed_queued_append_is_raised_by_settle_and_close_still_writes(loopback_sshd) -> None:
+    host = RemoteHost(_target(loopback_sshd))
+    folder = f".shipdeck-test-{uuid.uuid4().hex[:8]}"
+    try:
+        await host.run(f"mkdir -p {folder} && touch {folder}/file")
+        host.append_line_soon(f"{folder}/file/audit.log", "cannot land: its folder is a file")
+        with pytest.raises(Exception) as raised:
+            await host.settle()
+        assert str(raised.value).startswith("127.0.0.1: appending to ")
+        await host.settle()  # reported once
+        host.append_line_soon(f"{folder}/later.log", "written by close")
+        await host.close()
+        host = RemoteHost(_target(loopback_sshd))
+        assert await host.read_file(f"{folder}/later.log") == b"written by close\n"
+    finally:
+        await host.run(f"rm -rf {folder}", check=False)
+        await host.close()
+
+
 async def test_failed_command_names_host_command_and_output(loopback_sshd) -> None:
     host = RemoteHost(_target(loopback_sshd))
     try:

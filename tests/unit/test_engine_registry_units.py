@@ -42,8 +42,8 @@ class FakeHost:
         self.calls.append((command, input))
         return SimpleNamespace(ok=True, exit_status=0, stdout="Login Succeeded\n", stderr="")
 
-    async def read_file(self, path: str) -> bytes | None:
-        return self.files[path][0] if path in self.files else None
+    async def read_file_and_mode(self, path: str) -> tuple[bytes, int] | None:
+        return self.files.get(path)
 
     async def write_file(self, path: str, data: bytes, mode: int = 0o600) -> None:
         self.files[path] = (data, mode)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import pathlib
 import subprocess
 import sys
@@ -44,3 +45,32 @@ def test_only_commands_that_connect_preload(argv: list[str], preloads: bool, tmp
     monkeypatch.chdir(tmp_path)  # no config here: the commands end with a config error (or print a version)
     app.cli.main(argv)
     assert bool(calls) is preloads
+
+
+LOOKUPS_DURING_IMPORT = (
+    "import ctypes.util\n"
+    "asked = []\n"
+    "ctypes.util.find_library = lambda name: asked.append(name)\n"  # records, finds nothing
+    "from app.remote.preload import _import_asyncssh\n"
+    "_import_asyncssh()\n"
+    "print(sorted({name for name in asked if 'oqs' in name}), ctypes.util.find_library.__name__)\n"
+)
+
+
+def _lookups(env_extra: dict[str, str]) -> str:
+    env = {key: value for key, value in os.environ.items() if key != "LD_LIBRARY_PATH"}
+    result = subprocess.run([sys.executable, "-c", LOOKUPS_DURING_IMPORT], capture_output=True, text=True,
+                            cwd=ROOT, env={**env, **env_extra})
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+def test_asyncssh_is_imported_without_a_liboqs_search_when_the_loader_cannot_find_it() -> None:
+    assert not any(any(pathlib.Path(d).glob("liboqs.so*")) for d in ("/usr/lib", "/usr/lib/x86_64-linux-gnu")), \
+        "this machine has liboqs: the test needs a machine without it"
+    assert _lookups({}) == "[] <lambda>"  # not asked; ctypes' own function restored afterwards
+
+
+def test_a_liboqs_the_loader_can_find_is_looked_up_as_usual(tmp_path: pathlib.Path) -> None:
+    (tmp_path / "liboqs.so.5").write_bytes(b"")
+    assert _lookups({"LD_LIBRARY_PATH": str(tmp_path)}) == "['liboqs', 'oqs'] <lambda>"
