@@ -29,7 +29,7 @@ from app.engine import audit, build_context, local_registry, registry_ops
 from app.engine.hooks import run_hook
 from app.engine.runner import Run
 from app.errors import ShipdeckError
-from app.remote import app_docker, docker_images, docker_ops
+from app.remote import app_docker, docker_images, docker_ops, docker_reference
 from app.remote.local_docker import LocalDocker
 
 STEP_PUSH = "build.push"
@@ -346,7 +346,7 @@ async def _login_and_pull(run: Run, hosts: list[str]) -> None:
     # their own credentials, so both run at once.
     logins = asyncio.ensure_future(run.on_hosts(hosts, login))
     try:
-        first = await _mirror_hosts(run, hosts)
+        first = await _mirror_hosts(run, hosts) if _pulled_through_mirrors(config.absolute_image) else []
         if first:
             run.notice(f"Pulling image on {', '.join(first)} to seed the mirror{'s' if len(first) > 1 else ''}...")
             await run.on_hosts(first, lambda host: pull_on_host(run, host))
@@ -356,6 +356,17 @@ async def _login_and_pull(run: Run, hosts: list[str]) -> None:
             await run.on_hosts(hosts, lambda host: pull_on_host(run, host))
     finally:
         await logins
+
+
+def _pulled_through_mirrors(image: str) -> bool:
+    """Whether a host's registry mirrors (`registry-mirrors`, what `docker info` lists) can serve `image`:
+    Docker consults them for Docker Hub images only. Kamal seeds the mirrors whatever the registry; for any
+    other registry that first, one-host pull seeds nothing and only delays the rest, so shipdeck pulls on
+    every host at once (the servers end up the same)."""
+    try:
+        return docker_reference.parse_reference(image).registry == docker_reference.HUB
+    except ValueError:
+        return True  # not ours to judge: as Kamal does
 
 
 async def _mirror_hosts(run: Run, hosts: list[str]) -> list[str]:

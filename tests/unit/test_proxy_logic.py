@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import re
 import sys
 from pathlib import Path
 
@@ -19,14 +20,22 @@ control = importlib.import_module("kamal_proxy.control")
 
 
 @pytest.mark.parametrize(("text", "seconds"), [("30s", 30), ("1m30s", 90), ("500ms", 0.5), ("1.5s", 1.5),
-                                               ("0", 0), ("2h", 7200), ("250us", 0.00025)])
+                                               ("0", 0), ("2h", 7200), ("250us", 0.00025), (".5s", 0.5),
+                                               ("5.s", 5), ("-1m", -60), ("+2s", 2), ("3µs", 3e-6),
+                                               ("3μs", 3e-6), ("1h2m3s4ms", 3723.004), ("7ns", 7e-9)])
 def test_go_durations_parse(text: str, seconds: float) -> None:
     assert durations.parse(text) == pytest.approx(seconds)
 
 
-@pytest.mark.parametrize("text", ["", "30", "s", "1x", "1s2"])
-def test_bad_durations_are_rejected(text: str) -> None:
-    with pytest.raises(ValueError, match="time: "):
+@pytest.mark.parametrize(("text", "error"), [
+    ("", 'invalid duration ""'), ("30", 'missing unit in duration "30"'),
+    ("1.5", 'missing unit in duration "1.5"'), ("s", 'invalid duration "s"'),
+    ("1x", 'unknown unit "x" in duration "1x"'), ("1s2", 'missing unit in duration "1s2"'),
+    (".5", 'missing unit in duration ".5"'), (".s", 'invalid duration ".s"'), ("1s.", 'invalid duration "1s."'),
+    ("-", 'invalid duration "-"'), (" 1s", 'invalid duration " 1s"')])
+def test_bad_durations_are_rejected_as_go_rejects_them(text: str, error: str) -> None:
+    """Go's time.ParseDuration's messages, case by case."""
+    with pytest.raises(ValueError, match=f"^{re.escape('time: ' + error)}$"):
         durations.parse(text)
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from typing import Any
 
 from . import flags as cli_flags
 from .client import ProxyError, call
@@ -35,7 +34,7 @@ def main(argv: list[str]) -> int:
 
             asyncio.run(serve(values))
             return 0
-        params: dict[str, Any] = {"service": positional[0] if positional else "", "flags": values}
+        params: dict[str, object] = {"service": positional[0] if positional else "", "flags": values}
         result = call(command.name, params)
         if command.name == "list":
             print(_table(result or []))

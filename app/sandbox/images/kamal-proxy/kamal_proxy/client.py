@@ -9,24 +9,21 @@ from __future__ import annotations
 import json
 import os
 import socket
-import tempfile
-from pathlib import Path
-from typing import Any
 
 
 class ProxyError(Exception):
     """A command failed; the message is shown to the CLI user as `Error: <message>`."""
 
 
-def socket_path() -> Path:
+def socket_path() -> str:
     if os.environ.get("KAMAL_PROXY_SOCKET"):
-        return Path(os.environ["KAMAL_PROXY_SOCKET"])
+        return os.environ["KAMAL_PROXY_SOCKET"]
     if os.environ.get("XDG_RUNTIME_DIR"):
-        return Path(os.environ["XDG_RUNTIME_DIR"]) / "kamal-proxy.sock"
-    return Path(tempfile.gettempdir()) / "kamal-proxy.sock"
+        return os.path.join(os.environ["XDG_RUNTIME_DIR"], "kamal-proxy.sock")
+    return os.path.join(os.environ.get("TMPDIR") or "/tmp", "kamal-proxy.sock")  # Go's os.TempDir()
 
 
-def call(method: str, params: dict[str, Any], path: Path | None = None) -> Any:
+def call(method: str, params: dict[str, object], path: str | os.PathLike | None = None) -> object:
     """Send one command to the running server and wait for its answer (blocking, for the CLI)."""
     path = path or socket_path()
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:

@@ -2,33 +2,49 @@
 
 from __future__ import annotations
 
-import re
-
 _UNITS_NS = {"ns": 1, "us": 1_000, "µs": 1_000, "μs": 1_000, "ms": 1_000_000, "s": 1_000_000_000,
              "m": 60_000_000_000, "h": 3_600_000_000_000}
-_PART = re.compile(r"(\d+\.?\d*|\.\d+)(ns|us|µs|μs|ms|s|m|h)")
+_DIGITS = "0123456789"
 
 
 def parse(text: str) -> float:
-    """Seconds in a Go duration string; raises ValueError like Go's time.ParseDuration would fail."""
-    value = text.strip()
-    sign = -1 if value.startswith("-") else 1
-    value = value.lstrip("+-")
+    """Seconds in a Go duration string, with Go's time.ParseDuration's errors.
+
+    Scanned by hand rather than with `re`: the command line imports this, and the real kamal-proxy's
+    (Go) command line starts in a few milliseconds."""
+    value = text
+    sign = 1
+    if value[:1] in ("-", "+"):
+        sign = -1 if value[0] == "-" else 1
+        value = value[1:]
     if value == "0":
         return 0.0
     if not value:
         raise ValueError(f'time: invalid duration "{text}"')
     total = 0.0
-    position = 0
-    for match in _PART.finditer(value):
-        if match.start() != position:
-            break
-        total += float(match.group(1)) * _UNITS_NS[match.group(2)]
-        position = match.end()
-    if position != len(value) or position == 0:
-        if re.fullmatch(r"\d+\.?\d*", value):
+    while value:
+        if value[0] != "." and value[0] not in _DIGITS:
+            raise ValueError(f'time: invalid duration "{text}"')
+        end = 0
+        while end < len(value) and value[end] in _DIGITS:
+            end += 1
+        if end < len(value) and value[end] == ".":
+            end += 1
+            while end < len(value) and value[end] in _DIGITS:
+                end += 1
+        number = value[:end]
+        if number == ".":  # no digit before or after the point
+            raise ValueError(f'time: invalid duration "{text}"')
+        unit_end = end
+        while unit_end < len(value) and value[unit_end] != "." and value[unit_end] not in _DIGITS:
+            unit_end += 1
+        unit = value[end:unit_end]
+        if not unit:
             raise ValueError(f'time: missing unit in duration "{text}"')
-        raise ValueError(f'time: invalid duration "{text}"')
+        if unit not in _UNITS_NS:
+            raise ValueError(f'time: unknown unit "{unit}" in duration "{text}"')
+        total += float(number) * _UNITS_NS[unit]
+        value = value[unit_end:]
     return sign * total / 1e9
 
 

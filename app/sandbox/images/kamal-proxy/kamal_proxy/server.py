@@ -50,7 +50,7 @@ async def serve(flags: dict[str, Any], *, stop: asyncio.Event | None = None, sta
                  Listener(flags["https-port"], proxy.handle, TLSContexts(router))]
     if flags.get("metrics-port"):
         listeners.append(Listener(flags["metrics-port"], Metrics(proxy, router).handle))
-    control = ControlServer(router, control_path or socket_path())
+    control = ControlServer(router, Path(control_path or socket_path()))
     for listener in listeners:
         listener.start()
     await control.start()
