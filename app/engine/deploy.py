@@ -9,6 +9,7 @@ the run is interrupted (SIGINT/SIGTERM cancel the run; `lock.held` releases in a
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -52,8 +53,8 @@ async def stale_containers(run: Run, *, stop: bool) -> list[tuple[str, str, str]
             app = AppOnHost(run, host, role, step="app.stale_containers")
             async with run.step("app.stale_containers", f"Detect stale {role.name} containers", host=host,
                                 role=role.name):
-                versions = await app.list_versions()
-                current = await app.current_running_version()
+                # Two independent reads at once (each shows its command first, in Kamal's order)
+                versions, current = await asyncio.gather(app.list_versions(), app.current_running_version())
                 for version in versions:
                     if version == current:
                         continue

@@ -237,10 +237,12 @@ async def ensure_network(run: Run, hosts: Iterable[str]) -> None:
 
 async def start_or_run(run: Run, host: str) -> str:
     """`docker container start kamal-proxy || <run>`: 'started' or 'ran'."""
-    remote = run.host(host)
-    if await app_docker.container_exists(remote, contract.PROXY_CONTAINER):
-        await app_docker.start(remote, contract.PROXY_CONTAINER)
+    try:  # one request: the start itself tells whether the container exists
+        await app_docker.start(run.host(host), contract.PROXY_CONTAINER)
         return "started"
+    except docker_ops.DockerCommandError as error:
+        if error.status != 404:
+            raise
     await run_proxy(run, host)
     return "ran"
 

@@ -7,6 +7,7 @@ dangling service images; then tagged service images that no container uses, exce
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -87,10 +88,11 @@ async def prune_images_on(run: Run, host_name: str) -> None:
         run.output("prune.images", f"$ {commands.prune_dangling_images(config)}", host=host_name, stream="command")
         await app_docker.prune_images(host, service_filter)
         run.output("prune.images", f"$ {commands.prune_tagged_images(config)}", host=host_name, stream="command")
-        containers = await app_docker.list_containers(host, service_filter, all_states=True)
+        containers, images = await asyncio.gather(app_docker.list_containers(host, service_filter, all_states=True),
+                                                  app_docker.list_images(host, service_filter))
         active = [container_image_word(container) for container in containers]
         active += [config.latest_image, f"{config.repository}:<none>"]
-        lines = image_lines(await app_docker.list_images(host, service_filter))
+        lines = image_lines(images)
         for tag in images_to_remove(lines, active):
             try:
                 await app_docker.remove_image(host, tag, force=False)
@@ -118,7 +120,13 @@ async def prune_images(run: Run) -> None:
 
 
 async def prune_all(run: Run) -> None:
-    """Containers first, then images (Kamal runs each on all hosts in turn)."""
+    """Containers first, then images, on each host. Kamal runs each on all hosts in turn; a host's own order
+    is the same here, but it does not wait for the slowest host between the two."""
+    count = retain_count(run, None)
+
+    async def one(host: str) -> None:
+        await prune_containers_on(run, host, count)
+        await prune_images_on(run, host)
+
     async with held(run):
-        await prune_containers(run)
-        await prune_images(run)
+        await run.on_hosts(run.target_hosts(), one)

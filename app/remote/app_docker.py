@@ -68,17 +68,6 @@ async def inspect_container(host: RemoteHost, container: str) -> dict[str, Any]:
     return await _call(host, "docker inspect", lambda docker: docker_cli.inspect_container(docker, container))
 
 
-async def container_exists(host: RemoteHost, container: str) -> bool:
-    """`docker inspect CONTAINER` succeeds (Kamal: `docker container start kamal-proxy || <run>`)."""
-    try:
-        await inspect_container(host, container)
-    except DockerCommandError as error:
-        if error.status == 404:
-            return False
-        raise
-    return True
-
-
 async def health_status(host: RemoteHost, container: str) -> str:
     """`docker inspect --format '{{if .State.Health}}{{.State.Health.Status}}{{else}}{{.State.Status}}{{end}}'`."""
     return docker_cli.health_or_state(await inspect_container(host, container))

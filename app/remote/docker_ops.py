@@ -71,8 +71,7 @@ async def engine_info(host: RemoteHost) -> dict[str, Any]:
 
 async def home_directory(host: RemoteHost) -> str:
     """The SSH user's home (where Kamal's commands run), via SFTP: no shell round trip."""
-    sftp = await host.sftp()
-    return await sftp.realpath(".")
+    return await host.home()
 
 
 async def run_container(host: RemoteHost, command: str, *, env_files: Mapping[str, str] | None = None,

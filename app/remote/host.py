@@ -92,6 +92,7 @@ class RemoteHost:
         self._failure: tuple[float, Exception] | None = None  # (monotonic time, error) of the last failed dial
         self._sftp: asyncssh.SFTPClient | None = None
         self._sftp_lock = asyncio.Lock()
+        self._home: str | None = None  # the SSH user's home, asked once per SFTP session
         self._docker: aiodocker.Docker | None = None
         self._docker_lock = asyncio.Lock()
         self._socket_dir: str | None = None
@@ -190,6 +191,7 @@ class RemoteHost:
             self._listener.close()
             self._listener = None
         self._sftp = None
+        self._home = None
         if self._tunnel is not None:
             self._tunnel.close()
             self._tunnel = None
@@ -223,6 +225,7 @@ class RemoteHost:
         if self._sftp is not None:
             self._sftp.exit()
             self._sftp = None
+            self._home = None
         if self._connection is not None:
             connection, self._connection = self._connection, None  # first: a close by us is no loss
             connection.close()
@@ -297,6 +300,14 @@ class RemoteHost:
                 self.stats.file_operations += 1
             return self._sftp
 
+    async def home(self) -> str:
+        """The SSH user's home directory (where Kamal's commands run): one SFTP request per session."""
+        sftp = await self.sftp()
+        if self._home is None:
+            self.stats.file_operations += 1
+            self._home = await sftp.realpath(".")
+        return self._home
+
     async def makedirs(self, path: str) -> None:
         """`mkdir -p`; remembered for the rest of the run so repeated calls cost nothing.
 
@@ -326,9 +337,6 @@ class RemoteHost:
         async with sftp.open(path, "wb", attrs) as handle:
             await handle.write(data)
         await sftp.chmod(path, mode)
-
-    async def append_line(self, path: str, line: str) -> None:
-        await self.append_lines(path, [line])
 
     async def append_lines(self, path: str, lines: list[str]) -> None:
         """Append the lines to the file (created if missing) with one open, one write and one close."""

@@ -28,9 +28,13 @@ async def test_one_connection_serves_commands_files_and_docker(loopback_sshd) ->
         await host.write_file(f"{folder}/env/web.env", b"SECRET=x\n", mode=0o600)
         listing = await host.run(f"stat -c '%a %s' {folder}/env/web.env")
         assert listing.stdout.strip() == "600 9"
-        await host.append_line(f"{folder}/audit.log", "one")
-        await host.append_line(f"{folder}/audit.log", "two")
+        await host.append_lines(f"{folder}/audit.log", ["one"])
+        await host.append_lines(f"{folder}/audit.log", ["two"])
         assert await host.read_file(f"{folder}/audit.log") == b"one\ntwo\n"
+        operations = host.stats.file_operations
+        assert await host.home() == "/root"
+        assert await host.home() == "/root"
+        assert host.stats.file_operations == operations + 1, "the home is asked once per SFTP session"
         assert await host.mkdir_exclusive(f"{folder}/lock") is True
         assert await host.mkdir_exclusive(f"{folder}/lock") is False
         docker = await host.docker()
