@@ -38,6 +38,9 @@ class AppOnHost:
         self.role = role
         self.step = step
         self.switched = False  # the new container took over (kamal-proxy deployed it, or it is healthy)
+        # Containers found running, by version: a later `stop` of that version needs no lookup by name (the
+        # deploy lock keeps anyone else from renaming or replacing it meanwhile).
+        self._running_ids: dict[str, str] = {}
 
     @property
     def config(self) -> Config:
@@ -74,7 +77,9 @@ class AppOnHost:
         container = await self.current_running_container()
         if container is None:
             return None
-        return self.version_of(app_docker.container_name(container))
+        version = self.version_of(app_docker.container_name(container))
+        self._running_ids[version] = str(container["Id"])
+        return version
 
     def version_of(self, name: str) -> str:
         prefix = f"{self.role.container_prefix}-"
@@ -106,7 +111,8 @@ class AppOnHost:
             container = await self.current_running_container()
             container_id = str(container["Id"]) if container else None
         else:
-            container_id = await app_docker.container_id_by_name(self.host, self.role.container_name(version))
+            container_id = (self._running_ids.pop(version, None)
+                            or await app_docker.container_id_by_name(self.host, self.role.container_name(version)))
         if container_id:
             await app_docker.stop(self.host, container_id, commands.stop_timeout(self.config, self.role))
 
