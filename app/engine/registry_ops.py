@@ -90,7 +90,7 @@ async def record_credentials(remote, server: str | None, username: str, password
     if content == existing and existing_mode == 0o600:
         return True
     sftp = await remote.sftp()
-    if not await sftp.exists(DOCKER_CONFIG_DIR):
+    if found is None and not await sftp.exists(DOCKER_CONFIG_DIR):  # a file read there proves the folder
         await sftp.mkdir(DOCKER_CONFIG_DIR)
         await sftp.chmod(DOCKER_CONFIG_DIR, 0o700)
     await remote.write_file(DOCKER_CONFIG_FILE, content, mode=0o600)

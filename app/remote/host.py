@@ -359,6 +359,7 @@ class RemoteHost:
                                                                        name=f"append lines on {self.name}")
 
     async def _write_queued_lines(self) -> None:
+        path = ""
         try:
             while self._queued_lines:
                 path = self._queued_lines[0][0]
@@ -366,15 +367,13 @@ class RemoteHost:
                 while self._queued_lines and self._queued_lines[0][0] == path:
                     lines.append(self._queued_lines.popleft()[1])
                 parent = str(PurePosixPath(path).parent)
-                try:
-                    if parent not in ("", "."):
-                        await self.makedirs(parent)
-                    await self.append_lines(path, lines)
-                except (asyncssh.Error, OSError) as error:
-                    raise RemoteError(self.name, f"appending to {path} failed: {error}") from error
-        except BaseException:
-            self._queued_lines.clear()  # later lines would land out of order: they go with the error
-            raise
+                if parent not in ("", "."):
+                    await self.makedirs(parent)
+                await self.append_lines(path, lines)
+        except (asyncssh.Error, OSError) as error:
+            raise RemoteError(self.name, f"appending to {path} failed: {error}") from error
+        finally:
+            self._queued_lines.clear()  # empty already, unless a write failed: later lines would land out of order
 
     async def settle(self) -> None:
         """Wait until every line queued by `append_line_soon` is written; raise the error of a failed write
@@ -398,9 +397,7 @@ class RemoteHost:
         try:
             async with sftp.open(path, "rb") as handle:
                 attrs = await handle.stat()
-                if attrs.size == 0:
-                    return b"", (attrs.permissions or 0) & 0o7777
-                data = await handle.read(-1 if attrs.size is None else attrs.size)
+                data = b"" if attrs.size == 0 else await handle.read(-1 if attrs.size is None else attrs.size)
                 return data, (attrs.permissions or 0) & 0o7777
         except asyncssh.SFTPNoSuchFile:
             return None
