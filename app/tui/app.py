@@ -61,6 +61,10 @@ CHANGE_SETTLE_S = 0.5  # a fresh status() this long after a watch() change fills
 RUN_SETTLE_S = 3.0  # ... but at most this often while an operation runs (its changes come by the dozen, and
 #                     each status() costs every host a round of listings; the changes show at once anyway)
 RECENT_CHANGES_S = 10.0  # changes newer than a snapshot are applied on top of it again
+# Docker's container listing can lag its event stream: a listing asked for a few milliseconds after a `die`
+# event may still say "running". Changes this much older than a snapshot are applied on top of it too (in
+# order, so a later change still wins; one the snapshot already shows changes nothing).
+LISTING_LAG_S = 1.0
 ACTIVITY_FRAME_S = 0.1  # a run's output is rendered at most this often
 CONFIRM_LABELS = {  # the confirm button says what it does; others read "Confirm" ("Delete" where data goes)
     "ssh.trust_host_key": "Trust this key",
@@ -237,7 +241,7 @@ class Dashboard(App[int], inherit_bindings=False):
         self._applied_generation = message.generation
         status = self._in_config_order(message.status)
         for change in self._recent:  # what happened after the snapshot was taken
-            if change.at > status.taken_at:
+            if change.at > status.taken_at - LISTING_LAG_S:
                 status = state.apply_change(status, change)
         self.status = status
         first = message.complete and not self.status_loaded

@@ -104,6 +104,27 @@ async def test_a_container_stopped_behind_the_back_shows_as_stopped() -> None:
         assert "stopped" in cell(hosts, WEB[1], "app")
 
 
+async def test_a_stop_is_kept_when_the_next_snapshot_still_lists_the_container_running() -> None:
+    """Docker's listing can lag its `die` event by a few milliseconds: a snapshot taken just after the event
+    that still says "running" does not undo the stop the event reported."""
+    app, fleet = dashboard()
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(app, pilot)
+        hosts = app.query_one(HostTable)
+        lagging = fleet.current  # what the listing still says
+        fleet.stop_container_behind_the_back(WEB[1], "web", RUNNING_VERSION)
+        await until(lambda: "stopped" in cell(hosts, WEB[1], "app"), pilot, timeout=2.0, what="the stopped container")
+        stopped = fleet.current
+        fleet.current = lagging
+        fleet.advance(0.02)
+        calls = fleet.status_calls
+        app.load_status()
+        await until(lambda: fleet.status_calls > calls, pilot, what="the snapshot")
+        await pilot.pause(0.05)
+        fleet.current = stopped
+        assert cell(hosts, WEB[1], "app") == f"web {RUNNING_VERSION} ■ stopped"
+
+
 async def test_a_change_newer_than_a_late_snapshot_is_kept() -> None:
     app, fleet = dashboard(status_delay=0.3)
     async with app.run_test(size=SIZE) as pilot:
