@@ -14,7 +14,8 @@ it logs with -v; shipdeck: commands + file operations + Docker API requests, fro
 It also prints a floor per size (bench/deploy_floor.py): the same Docker operations (create, start,
 health wait, `kamal-proxy deploy`, stop old) issued straight to each host's engine in parallel from a
 running process, with no shipdeck logic and no SSH; and the same deploy through the library (one open
-Fleet, as the dashboard runs it: no process start, connections already open). The library is shipdeck
+Fleet, as the dashboard runs it: no process start, connections already open; each round a new version, a
+tag of the same image pushed beforehand, as a deploy from CI ships). The library is shipdeck
 measured like the floor, so `library ÷ floor` is the engine's own overhead (target: at most 1.15). The
 command line is measured against Kamal (target: at most 0.5). A command line cannot be set against the
 floor itself (at 1 host starting Python and connecting cost more than the floor's whole deploy), so it is
@@ -36,17 +37,20 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import contextlib
 import functools
 import json
 import os
 import re
 import shutil
+import ssl
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -54,6 +58,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from app.sandbox import fleet, layout, network, registries  # noqa: E402
+from app.sandbox.mirror import MANIFEST_TYPES  # noqa: E402
 from bench.deploy_floor import floor_round, probes_in, remove_floor, ssh_floor_round  # noqa: E402
 
 TARGET_RATIO = 0.5
@@ -139,6 +144,26 @@ def timed(argv: list[str], project: Path, env: dict[str, str]) -> tuple[float, s
     return elapsed, result.stdout + result.stderr
 
 
+def push_tag(root: Path, repository: str, tag: str, new_tag: str) -> None:
+    """`repository:new_tag` in the sandbox's registry, the same manifest as `repository:tag` (what `docker
+    buildx imagetools create` does): a new version of the same image, pushed without a build."""
+    password = registries.password_path(root).read_text().strip()
+    authorization = "Basic " + base64.b64encode(f"{layout.REGISTRY_USERNAME}:{password}".encode()).decode()
+    context = ssl.create_default_context(cafile=str(layout.ca_cert_path(root)))
+    base = f"https://{layout.PRIVATE_REGISTRY}/v2/{repository}/manifests"
+    request = urllib.request.Request(f"{base}/{tag}", headers={"Accept": MANIFEST_TYPES,
+                                                               "Authorization": authorization})
+    with urllib.request.urlopen(request, context=context, timeout=10) as reply:
+        manifest, media_type = reply.read(), reply.headers["Content-Type"]
+    upload = urllib.request.Request(f"{base}/{new_tag}", data=manifest, method="PUT",
+                                    headers={"Content-Type": media_type, "Authorization": authorization})
+    urllib.request.urlopen(upload, context=context, timeout=10).close()
+
+
+def round_version(version: str, round_number: int) -> str:
+    return f"{version}-round{round_number}"
+
+
 @contextlib.contextmanager
 def inside(project: Path, env: dict[str, str]) -> Iterator[None]:
     """This process in the project directory with the sandbox's environment (as a face runs the engine)."""
@@ -155,10 +180,16 @@ def inside(project: Path, env: dict[str, str]) -> Iterator[None]:
 
 
 def measure_library_and_floor(project: Path, env: dict[str, str], rounds: int, sockets: list[Path],
-                              netns_paths: list[Path], image: str, service: str) -> tuple[list[float], list[float]]:
+                              netns_paths: list[Path], image: str, service: str,
+                              version: str) -> tuple[list[float], list[float]]:
     """`deploy -P` through one open Fleet and the floor's operations, in alternating rounds in one event loop
     (a change of load on the shared cores then weighs on both alike). The first of each opens connections or
-    makes the floor's first target and is not counted."""
+    makes the floor's first target and is not counted.
+
+    Each library round deploys a version of its own (`round_version`, pushed beforehand), as a deploy from CI
+    does and as the floor starts a container of its own each round: redeploying one version would take Kamal's
+    same-version path every round (the serving container renamed aside first), which the floor has no match
+    for. The floor starts its containers from `image` (the app's `latest`, the same image)."""
     from app.engine.api import DeployOptions
     from app.engine.confirm import FlagConfirmer
     from app.engine.fleet import Fleet
@@ -168,20 +199,21 @@ def measure_library_and_floor(project: Path, env: dict[str, str], rounds: int, s
         floor: list[float] = []
         fleet_ = Fleet.from_project(confirmer=FlagConfirmer())
 
-        async def deploy() -> float:
+        async def deploy(round_number: int) -> float:
             began = time.monotonic()
-            result = await fleet_.deploy(DeployOptions(skip_push=True)).result()
+            options = DeployOptions(skip_push=True, version=round_version(version, round_number))
+            result = await fleet_.deploy(options).result()
             if not result.ok:
                 sys.exit(f"library deploy failed: {result.error}")
             return time.monotonic() - began
 
         try:
             async with probes_in(netns_paths) as probes:
-                await deploy()
+                await deploy(0)
                 await floor_round(sockets, probes, image, service, 0)
                 for round_number in range(1, rounds + 1):
                     one_floor = functools.partial(floor_round, sockets, probes, image, service, round_number)
-                    pairs = [(library, deploy), (floor, one_floor)]
+                    pairs = [(library, functools.partial(deploy, round_number)), (floor, one_floor)]
                     for times, measured in pairs if round_number % 2 else reversed(pairs):
                         times.append(await measured())
         finally:
@@ -234,7 +266,11 @@ def measure(root: Path, size: int, rounds: int, workdir: Path) -> dict:
     _, output = timed(["kamal", "deploy", "-P", "-v"], project, env)
     trips["kamal"].append(len(re.findall(r"\bRunning\b.* on \S+", output)))
     netns_paths = [network.netns_path(index) for index in range(1, size + 1)]
-    library_times, floor_times = measure_library_and_floor(project, env, rounds, sockets, netns_paths, image, service)
+    for round_number in range(rounds + 1):
+        push_tag(root, f"bench/{service}", version, round_version(version, round_number))
+    latest = f"{layout.PRIVATE_REGISTRY}/bench/{service}:latest"
+    library_times, floor_times = measure_library_and_floor(project, env, rounds, sockets, netns_paths, latest,
+                                                           service, version)
     timed([*shipdeck, "app", "remove", f"--confirm=app.remove:{service}"], project, env)
     kamal_time = statistics.median(figures["kamal"])
     shipdeck_time = statistics.median(figures["shipdeck"])

@@ -12,7 +12,7 @@ import asyncio
 import glob
 import os
 from collections.abc import Awaitable, Callable, Sequence
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from app import contract
 from app.config.model import Role
@@ -175,24 +175,43 @@ async def boot_one(run: Run, host_name: str, role: Role, version: str, barrier: 
     title = f"Boot {role.container_name(version)}"
     async with run.step("app.boot", title, host=host_name, role=role.name):
         renamed: str | None = None
+        # Kamal asks for the running version after the same-version check; asked alongside it, the answer
+        # is ready when no container of this version exists (a deploy of a new version). A rename changes
+        # the answer (the running container's name), so then it is asked again.
+        running: asyncio.Future[dict[str, Any] | None] | None = asyncio.ensure_future(
+            app.current_running_container())
         try:
             if await app.container_id(version):
+                await _discard(running)
+                running = None
                 renamed = f"{version}_replaced_{os.urandom(8).hex()}"
                 run.output("app.boot", f"Renaming container {version} to {renamed} as already deployed on "
                            f"{host_name}", host=host_name)
                 await app.audit(f"Renaming container {version} to {renamed}")
                 await app.rename(version, renamed)
-            await _boot_after_rename(run, app, version, barrier)
+            await _boot_after_rename(run, app, version, barrier, running)
         except asyncio.CancelledError:
             if renamed is not None and not app.switched:
                 await finish_shielded(restore_renamed(app, version, renamed))
             raise
+        finally:
+            if running is not None and not running.done():
+                await _discard(running)
 
 
-async def _boot_after_rename(run: Run, app: AppOnHost, version: str, barrier: Barrier) -> None:
+async def _discard(task: asyncio.Future[Any]) -> None:
+    """Cancel a lookup whose answer is not needed and wait for it to end (its error, if any, ignored)."""
+    task.cancel()
+    await asyncio.wait((task,))
+    if not task.cancelled():
+        task.exception()
+
+
+async def _boot_after_rename(run: Run, app: AppOnHost, version: str, barrier: Barrier,
+                             running: Awaitable[dict[str, Any] | None] | None) -> None:
     role, host_name = app.role, app.host_name
     gatekeeper = role == run.targets.primary_role
-    old_version = await app.current_running_version()
+    old_version = await app.current_running_version(running)
 
     if not gatekeeper:
         run.output("app.boot", f"Waiting for the first healthy {run.targets.primary_role.name} container before "

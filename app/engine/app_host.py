@@ -9,6 +9,7 @@ runs Kamal's command string itself over SSH where the Engine API cannot express 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable
 from typing import Any
 
 from app import contract
@@ -72,9 +73,11 @@ class AppOnHost:
         running = await app_docker.list_containers(self.host, filters, all_states=True)
         return running[0] if running else None
 
-    async def current_running_version(self) -> str | None:
+    async def current_running_version(self, looked_up: Awaitable[dict[str, Any] | None] | None = None) -> str | None:
+        """Kamal's current running version; `looked_up`, when given, is `current_running_container()` already
+        under way (its command is shown here, where Kamal runs it)."""
         self.show(commands.current_running_version(self.config, self.role))
-        container = await self.current_running_container()
+        container = await (looked_up if looked_up is not None else self.current_running_container())
         if container is None:
             return None
         version = self.version_of(app_docker.container_name(container))
