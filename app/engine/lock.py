@@ -87,14 +87,10 @@ async def release(run: Run) -> bool:
     host = run.host(lock_host(run))
     async with run.step("lock.release", "Releasing the deploy lock", host=host.name):
         await run.settle()  # the audit lines of what was done under the lock land before it goes
-        sftp = await host.sftp()
-        if not await sftp.exists(directory):
-            run.holding_lock = False
-            return False
-        if await sftp.exists(details_path):
-            await sftp.remove(details_path)
-        await sftp.rmdir(directory)
+        removed = await host.remove_directory(directory, [details_path])
     run.holding_lock = False
+    if not removed:
+        return False
     if run.on_lock_change is not None:
         run.on_lock_change(False)
     return True

@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 import aiodocker
 import aiohttp
+from aiodocker.execs import Exec
 
 from app.remote.docker_errors import DockerCommandError
 from app.remote.docker_values import duration_ns
@@ -130,13 +131,19 @@ def _exec_body(command: Sequence[str], *, stdin: bool, env: Sequence[str] | None
     return {**body, "Privileged": False, "Tty": False, "User": "", "WorkingDir": ""}
 
 
+def _attachable(docker: aiodocker.Docker, exec_id: str) -> Exec:
+    """The created exec, to start attached. Created without a TTY (`_exec_body`): said here, aiodocker would
+    otherwise ask the engine (one more request) before starting it."""
+    return Exec(docker, exec_id, tty=False)
+
+
 async def exec_in_container(docker: aiodocker.Docker, container: str, command: Sequence[str], *,
                             stdin: bytes | None = None, env: Sequence[str] = ()) -> ExecResult:
     """`docker exec [-i] [--env K=V] CONTAINER CMD...` with output captured (Kamal: `app exec --reuse`,
     `docker exec kamal-proxy kamal-proxy deploy ...`). `stdin` is sent and closed, like `-i < file`."""
     exec_body = _exec_body(command, stdin=stdin is not None, env=env)
     created = await call(docker, "POST", f"containers/{container}/exec", body=exec_body)
-    execution = docker.containers.exec(created["Id"])
+    execution = _attachable(docker, created["Id"])
     async with execution.start(detach=False) as stream:
         stdout, stderr, output = await collect_output(stream, stdin)
     details = await _finished_exec(docker, created["Id"])
@@ -156,7 +163,7 @@ async def exec_when_ready(docker: aiodocker.Docker, container: str, command: Seq
     before it was released (no `sh` in the container: the caller then runs CMD the plain way)."""
     exec_body = _exec_body(["sh", "-c", GATE_SCRIPT, "sh", *command], stdin=True)
     created = await call(docker, "POST", f"containers/{container}/exec", body=exec_body)
-    execution = docker.containers.exec(created["Id"])
+    execution = _attachable(docker, created["Id"])
     released = False
     async with execution.start(detach=False) as stream:
         reading = asyncio.ensure_future(collect_output(stream, None))
@@ -186,7 +193,7 @@ async def exec_into(docker: aiodocker.Docker, container: str, command: Sequence[
     held whole in memory); returns the exit code and stderr."""
     exec_body = _exec_body(command, stdin=False)
     created = await call(docker, "POST", f"containers/{container}/exec", body=exec_body)
-    execution = docker.containers.exec(created["Id"])
+    execution = _attachable(docker, created["Id"])
     errors: list[bytes] = []
     async with execution.start(detach=False) as stream:
         while (message := await stream.read_out()) is not None:

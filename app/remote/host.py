@@ -14,7 +14,7 @@ import shutil
 import tempfile
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TypeVar
@@ -335,8 +335,9 @@ class RemoteHost:
         self.stats.file_operations += 1
         attrs = asyncssh.SFTPAttrs(permissions=mode)
         async with sftp.open(path, "wb", attrs) as handle:
-            await handle.write(data)
-        await sftp.chmod(path, mode)
+            # The mode (for a file that already existed) and the bytes in one round trip: the server handles
+            # a session's requests in order, so the mode is set before any byte lands.
+            await asyncio.gather(handle.chmod(mode), handle.write(data))
 
     async def append_lines(self, path: str, lines: list[str]) -> None:
         """Append the lines to the file (created if missing) with one open, one write and one close."""
@@ -401,6 +402,20 @@ class RemoteHost:
                 return data, (attrs.permissions or 0) & 0o7777
         except asyncssh.SFTPNoSuchFile:
             return None
+
+    async def remove_directory(self, path: str, files: Sequence[str] = ()) -> bool:
+        """Remove `files` (those that exist) and then the directory `path`, emptied by that; False when the
+        directory was not there. No separate existence checks: each is a round trip."""
+        sftp = await self.sftp()
+        self.stats.file_operations += 1
+        for file in files:
+            with contextlib.suppress(asyncssh.SFTPNoSuchFile):
+                await sftp.remove(file)
+        try:
+            await sftp.rmdir(path)
+        except asyncssh.SFTPNoSuchFile:
+            return False
+        return True
 
     async def mkdir_exclusive(self, path: str) -> bool:
         """Atomic `mkdir` (the lock primitive): True if created, False if it already existed."""
