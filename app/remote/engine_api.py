@@ -17,6 +17,7 @@ import aiodocker
 import aiohttp
 
 from app.remote.docker_errors import DockerCommandError, daemon_error
+from app.remote.engine_channels import ChannelDocker, EngineUnreachable
 
 NO_TIMEOUT = aiohttp.ClientTimeout()  # long operations: pulls, stops, waits, followed logs
 
@@ -65,10 +66,22 @@ async def open_response(
 async def call(docker: aiodocker.Docker, method: str, path: str, *, params: Mapping[str, str] | None = None,
                body: Any = None, headers: Mapping[str, str] | None = None,
                timeout: aiohttp.ClientTimeout | None = None) -> Any:
-    """One request; returns the decoded JSON body (None when the engine sends no content)."""
-    async with open_response(docker, method, path, params=params, body=body, headers=headers,
-                             timeout=timeout) as response:
-        text = await response.text()
+    """One request; returns the decoded JSON body (None when the engine sends no content). A remote
+    host's engine is asked over an SSH channel of its own (`engine_channels`), a local one through aiohttp."""
+    if isinstance(docker, ChannelDocker):
+        data = json.dumps(body).encode() if body is not None else None
+        try:
+            answer = await docker.channels.request(method, path, params=params, body=data, headers=headers,
+                                                   timeout=(timeout or NO_TIMEOUT).total)
+        except EngineUnreachable as error:
+            raise DockerCommandError(f"Cannot connect to Docker Engine over SSH [{error}]", status=None) from error
+        if answer.status >= 400:
+            raise daemon_error(answer.error_message(), answer.status)
+        text = answer.body.decode(errors="replace")
+    else:
+        async with open_response(docker, method, path, params=params, body=body, headers=headers,
+                                 timeout=timeout) as response:
+            text = await response.text()
     return json.loads(text) if text.strip() else None
 
 

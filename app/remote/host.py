@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import shutil
 import tempfile
 import time
@@ -23,6 +24,7 @@ import aiodocker
 import aiohttp
 import asyncssh
 
+from app.remote.engine_channels import ChannelDocker, EngineChannels
 from app.remote.errors import CommandFailed, DockerUnavailable, HostKeyUnknown, HostUnreachable, RemoteError
 from app.remote.ssh import SSHTarget, jump_target, open_connection, trust_host_key
 from app.secrets.masking import mask
@@ -461,7 +463,9 @@ class RemoteHost:
         except (aiohttp.ClientError, OSError, ValueError, KeyError, TypeError) as error:
             await session.close()
             raise DockerUnavailable(self.name, await self._explain_docker_failure()) from error
-        return aiodocker.Docker(url=f"unix://{local_socket}", session=session, api_version=api_version)
+        channels = EngineChannels(functools.partial(connection.open_unix_connection, REMOTE_DOCKER_SOCKET),
+                                  api_version, on_request=self._count_plain_request)
+        return ChannelDocker(channels, url=f"unix://{local_socket}", session=session, api_version=api_version)
 
     async def docker_channel(self) -> tuple[asyncssh.SSHReader, asyncssh.SSHWriter]:
         """A connection of its own to the host's docker socket: an SSH channel straight to it, no local socket
@@ -474,6 +478,9 @@ class RemoteHost:
             raise DockerUnavailable(self.name, f"cannot open a channel to the docker socket: {error}") from error
 
     async def _count_docker_request(self, *_args: object) -> None:
+        self.stats.docker_requests += 1
+
+    def _count_plain_request(self) -> None:
         self.stats.docker_requests += 1
 
     async def _explain_docker_failure(self) -> str:

@@ -50,6 +50,57 @@ async def test_one_connection_serves_commands_files_and_docker(loopback_sshd) ->
         await host.close()
 
 
+async def test_a_rewritten_file_gets_the_mode_asked_and_a_directory_goes_with_its_files(loopback_sshd) -> None:
+    host = RemoteHost(_target(loopback_sshd))
+    folder = f".shipdeck-test-{uuid.uuid4().hex[:8]}"
+    try:
+        await host.run(f"mkdir -p {folder} && echo old > {folder}/env && chmod 644 {folder}/env")
+        await host.write_file(f"{folder}/env", b"SECRET=y\n", mode=0o600)
+        assert (await host.run(f"stat -c '%a' {folder}/env; cat {folder}/env")).stdout.split() == ["600", "SECRET=y"]
+        await host.write_file(f"{folder}/lock/details", b"held\n")
+        assert await host.remove_directory(f"{folder}/lock", [f"{folder}/lock/details", f"{folder}/lock/none"])
+        assert (await host.run(f"ls -A {folder}")).stdout.split() == ["env"]
+        assert await host.remove_directory(f"{folder}/lock", [f"{folder}/lock/details"]) is False
+    finally:
+        await host.run(f"rm -rf {folder}", check=False)
+        await host.close()
+
+
+async def test_plain_engine_requests_ride_keep_alive_channels_and_keep_the_clis_errors(loopback_sshd) -> None:
+    """`engine_api.call` on a remote host's Docker goes over SSH channels to the socket (not the forwarded
+    socket): answers as the engine gives them, its errors in the CLI's words, concurrent requests on
+    channels of their own, kept open for the next ones."""
+    import asyncio
+    import subprocess
+
+    from app.remote.docker_errors import DockerCommandError
+    from app.remote.engine_api import call
+    from app.remote.engine_channels import ChannelDocker
+
+    host = RemoteHost(_target(loopback_sshd))
+    try:
+        docker = await host.docker()
+        assert isinstance(docker, ChannelDocker)
+        before = host.stats.docker_requests
+        listings = await asyncio.gather(*(call(docker, "GET", "containers/json", params={"all": "1"})
+                                          for _ in range(12)))
+        expected = subprocess.run(["docker", "ps", "-aq", "--no-trunc"], capture_output=True, text=True,
+                                  check=True).stdout.split()
+        assert all(sorted(item["Id"] for item in listing) == sorted(expected) for listing in listings)
+        assert host.stats.docker_requests == before + 12
+        assert 1 <= docker.channels.idle <= 8
+        idle = docker.channels.idle
+        for _ in range(5):
+            assert (await call(docker, "GET", "version"))["ApiVersion"]
+        assert docker.channels.idle == idle, "sequential requests reuse an open channel"
+        with pytest.raises(DockerCommandError, match=r"^Error response from daemon: No such container: nope-x$"):
+            await call(docker, "GET", "containers/nope-x/json")
+        created = await call(docker, "POST", "networks/create", body={"Name": f"sd-test-{uuid.uuid4().hex[:8]}"})
+        await call(docker, "DELETE", f"networks/{created['Id']}")
+    finally:
+        await host.close()
+
+
 async def test_queued_lines_land_in_order_and_settle_waits_for_them(loopback_sshd) -> None:
     """`append_line_soon` returns at once; one writer appends in queue order, lines queued meanwhile for the
     same file in one write, and `settle()` returns when all are on the server."""
