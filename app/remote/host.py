@@ -1,7 +1,8 @@
 """One server: a single SSH connection reused for shell commands, file transfer and Docker.
 
-Docker is driven with aiodocker over the host's `/var/run/docker.sock`, forwarded through that
-same connection into a private local socket (a 0700 directory: the socket is root on the server).
+Docker is driven over the host's `/var/run/docker.sock` through that same connection: plain requests on
+SSH channels straight to the socket (`engine_channels`), streams with aiodocker through the socket
+forwarded into a private local socket (a 0700 directory: the socket is root on the server).
 Shell commands are kept for the few steps that need them; files (env files, lock, audit log) go
 over SFTP so that secret values never appear in a command line.
 """
@@ -95,7 +96,7 @@ class RemoteHost:
         self._sftp: asyncssh.SFTPClient | None = None
         self._sftp_lock = asyncio.Lock()
         self._home: str | None = None  # the SSH user's home, asked once per SFTP session
-        self._docker: aiodocker.Docker | None = None
+        self._docker: ChannelDocker | None = None
         self._docker_lock = asyncio.Lock()
         self._socket_dir: str | None = None
         self._listener: asyncssh.SSHListener | None = None
@@ -203,13 +204,10 @@ class RemoteHost:
 
     async def round_trip(self) -> float:
         """Milliseconds for the smallest request the host's Docker engine answers (`GET /_ping`), over
-        the open connection and its forwarded socket."""
-        from app.remote.engine_api import open_response
-
+        the open connection, the way plain requests go (`engine_channels`)."""
         docker = await self.docker()
         began = time.perf_counter()
-        async with open_response(docker, "GET", "_ping") as response:
-            await response.read()
+        await docker.channels.request("GET", "_ping")
         return (time.perf_counter() - began) * 1000
 
     async def close(self) -> None:
@@ -435,14 +433,15 @@ class RemoteHost:
 
     # -- docker ---------------------------------------------------------------------------------
 
-    async def docker(self) -> aiodocker.Docker:
-        """aiodocker bound to the host's engine through the forwarded socket (opened once)."""
+    async def docker(self) -> ChannelDocker:
+        """The host's engine: aiodocker through the forwarded socket, plain requests on channels of their own
+        (opened once)."""
         async with self._docker_lock:
             if self._docker is None:
                 self._docker = await self._open_docker()
             return self._docker
 
-    async def _open_docker(self) -> aiodocker.Docker:
+    async def _open_docker(self) -> ChannelDocker:
         connection = await self.connection()
         self._socket_dir = tempfile.mkdtemp(prefix="shipdeck-docker-")  # mkdtemp makes it 0700
         local_socket = str(Path(self._socket_dir) / "docker.sock")
