@@ -195,12 +195,13 @@ async def boot_one(run: Run, host_name: str, role: Role, version: str, barrier: 
                 await finish_shielded(restore_renamed(app, version, renamed))
             raise
         finally:
-            if running is not None and not running.done():
-                await _discard(running)
+            if running is not None:
+                await _discard(running)  # an answer not used (a failure before it) is not left unread
 
 
 async def _discard(task: asyncio.Future[Any]) -> None:
-    """Cancel a lookup whose answer is not needed and wait for it to end (its error, if any, ignored)."""
+    """Cancel a lookup whose answer is not needed (if it still runs) and wait for it to end; its error, if
+    any, is read and ignored."""
     task.cancel()
     await asyncio.wait((task,))
     if not task.cancelled():
