@@ -23,7 +23,8 @@ also set against an SSH floor, printed but not a target: the same operations fro
 imports its SSH and HTTP clients and connects to each host over SSH with the docker socket forwarded (what
 any remote command-line tool pays). Kamal, the command line and the SSH floor run in rotating order per
 round; the library and the floor alternate in one event loop, so a change of load on the shared cores
-weighs on both sides of a ratio alike.
+weighs on both sides of a ratio alike. For the library it also prints where the time goes: before the first
+host's boot step, the boot steps themselves (the part the floor does) and after the last.
 
 The command line runs with its bytecode compiled once beforehand (`with_bytecode`), as a package
 installed with pip has it, whatever PYTHONDONTWRITEBYTECODE says.
@@ -181,7 +182,7 @@ def inside(project: Path, env: dict[str, str]) -> Iterator[None]:
 
 def measure_library_and_floor(project: Path, env: dict[str, str], rounds: int, sockets: list[Path],
                               netns_paths: list[Path], image: str, service: str,
-                              version: str) -> tuple[list[float], list[float]]:
+                              version: str) -> tuple[list[float], list[float], list[tuple[float, float, float]]]:
     """`deploy -P` through one open Fleet and the floor's operations, in alternating rounds in one event loop
     (a change of load on the shared cores then weighs on both alike). The first of each opens connections or
     makes the floor's first target and is not counted.
@@ -189,23 +190,40 @@ def measure_library_and_floor(project: Path, env: dict[str, str], rounds: int, s
     Each library round deploys a version of its own (`round_version`, pushed beforehand), as a deploy from CI
     does and as the floor starts a container of its own each round: redeploying one version would take Kamal's
     same-version path every round (the serving container renamed aside first), which the floor has no match
-    for. The floor starts its containers from `image` (the app's `latest`, the same image)."""
-    from app.engine.api import DeployOptions
+    for. The floor starts its containers from `image` (the app's `latest`, the same image).
+
+    Also returns, per counted library round, where its time went (seconds): before the first host's boot
+    step started (pull, lock, proxy and stale checks), the boot steps (first start to last end: the part the
+    floor does) and after the last ended (tag, prune, lock release)."""
+    from app.engine.api import DeployOptions, StepFinished, StepStarted
     from app.engine.confirm import FlagConfirmer
     from app.engine.fleet import Fleet
 
-    async def run() -> tuple[list[float], list[float]]:
+    async def run() -> tuple[list[float], list[float], list[tuple[float, float, float]]]:
         library: list[float] = []
         floor: list[float] = []
+        phases: list[tuple[float, float, float]] = []
         fleet_ = Fleet.from_project(confirmer=FlagConfirmer())
 
         async def deploy(round_number: int) -> float:
             began = time.monotonic()
             options = DeployOptions(skip_push=True, version=round_version(version, round_number))
-            result = await fleet_.deploy(options).result()
+            handle = fleet_.deploy(options)
+            boot_marks: list[float] = []
+
+            def mark(event: object) -> None:
+                if isinstance(event, StepStarted | StepFinished) and event.step == "app.boot":
+                    boot_marks.append(time.monotonic() - began)
+
+            handle.subscribe(mark)
+            result = await handle.result()
+            elapsed = time.monotonic() - began
             if not result.ok:
                 sys.exit(f"library deploy failed: {result.error}")
-            return time.monotonic() - began
+            if round_number and boot_marks:
+                first, last = min(boot_marks), max(boot_marks)
+                phases.append((first, last - first, elapsed - last))
+            return elapsed
 
         try:
             async with probes_in(netns_paths) as probes:
@@ -219,7 +237,7 @@ def measure_library_and_floor(project: Path, env: dict[str, str], rounds: int, s
         finally:
             await fleet_.close()
             await remove_floor(sockets, service)
-        return library, floor
+        return library, floor, phases
 
     with inside(project, env):
         return asyncio.run(run())
@@ -269,8 +287,8 @@ def measure(root: Path, size: int, rounds: int, workdir: Path) -> dict:
     for round_number in range(rounds + 1):
         push_tag(root, f"bench/{service}", version, round_version(version, round_number))
     latest = f"{layout.PRIVATE_REGISTRY}/bench/{service}:latest"
-    library_times, floor_times = measure_library_and_floor(project, env, rounds, sockets, netns_paths, latest,
-                                                           service, version)
+    library_times, floor_times, phases = measure_library_and_floor(project, env, rounds, sockets, netns_paths,
+                                                                   latest, service, version)
     timed([*shipdeck, "app", "remove", f"--confirm=app.remove:{service}"], project, env)
     kamal_time = statistics.median(figures["kamal"])
     shipdeck_time = statistics.median(figures["shipdeck"])
@@ -280,6 +298,7 @@ def measure(root: Path, size: int, rounds: int, workdir: Path) -> dict:
     return {"hosts": size, "kamal_s": kamal_time, "shipdeck_s": shipdeck_time, "floor_s": floor_time,
             "ssh_floor_s": ssh_floor_time, "ssh_floor_ratio": shipdeck_time / ssh_floor_time,
             "library_s": library_time, "library_ratio": library_time / floor_time,
+            "library_phases_s": tuple(statistics.median(phase[i] for phase in phases) for i in range(3)),
             "ratio": shipdeck_time / kamal_time, "floor_ratio": shipdeck_time / floor_time,
             "kamal_connections": statistics.median(connections["kamal"]),
             "shipdeck_connections": statistics.median(connections["shipdeck"]),
@@ -317,6 +336,12 @@ def main() -> int:
               f"{row['library_ratio']:>9.2f} {row['ssh_floor_s']:>11.2f} {row['ssh_floor_ratio']:>9.2f} "
               f"{row['kamal_connections']:>6g}/{row['shipdeck_connections']:<7g} "
               f"{row['kamal_round_trips']:>7g}/{row['shipdeck_round_trips']:<8g}")
+    print("where a library deploy's time goes (median of the rounds): before the first boot step (pull, lock,"
+          " proxy and stale checks), the boot steps (what the floor does), after the last (tag, prune, release)")
+    for row in rows:
+        before, boot, after = row["library_phases_s"]
+        print(f"{row['hosts']:>5} hosts: before {before * 1000:4.0f} ms, boot {boot * 1000:5.0f} ms "
+              f"(floor {row['floor_s'] * 1000:5.0f} ms), after {after * 1000:4.0f} ms")
     if len(rows) > 1:
         first, last = rows[0], rows[-1]
         growth = last["shipdeck_s"] / first["shipdeck_s"]
