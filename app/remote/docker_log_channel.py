@@ -10,13 +10,13 @@ in one pass and hands on the lines in runs of one stream, decoded once per run.
 
 from __future__ import annotations
 
-import json
 import struct
 from collections.abc import AsyncIterator, Mapping
 from typing import Protocol
 from urllib.parse import quote, urlencode
 
 from app.remote.docker_errors import DockerCommandError, daemon_error
+from app.remote.engine_channels import error_message, parse_head
 
 StreamRun = tuple[str, list[str]]  # ("stdout" | "stderr", lines of that stream in arrival order)
 READ_SIZE = 1 << 16  # up to this many bytes per read (of what the channel has buffered): a few hundred lines
@@ -63,15 +63,11 @@ async def _read_head(reader: ByteReader) -> _Response:
         if not chunk:
             raise ConnectionError("the docker socket closed before the engine answered")
         buffer += chunk
-    lines = buffer[:end].decode("latin-1").split("\r\n")
-    parts = lines[0].split(" ", 2)
-    if len(parts) < 2 or not parts[0].startswith("HTTP/") or not parts[1].isdigit():
-        raise DockerCommandError(f"the docker engine answered {lines[0][:80]!r}, not HTTP")
-    headers = {}
-    for line in lines[1:]:
-        name, _, value = line.partition(":")
-        headers[name.strip().lower()] = value.strip()
-    return _Response(int(parts[1]), headers, buffer[end + 4:])
+    try:
+        status, headers = parse_head(buffer[:end])
+    except ValueError as error:
+        raise DockerCommandError(str(error)) from None
+    return _Response(status, headers, buffer[end + 4:])
 
 
 async def _body(reader: ByteReader, response: _Response) -> AsyncIterator[bytes]:
@@ -171,11 +167,7 @@ async def read_logs(reader: ByteReader, writer: ByteWriter, request: bytes, *,
     response = await _read_head(reader)
     if response.status >= 400:
         body = b"".join([piece async for piece in _body(reader, response)])
-        try:
-            message = json.loads(body).get("message") or body.decode(errors="replace")
-        except (ValueError, AttributeError):
-            message = body.decode(errors="replace").strip()
-        raise daemon_error(str(message), response.status)
+        raise daemon_error(error_message(body), response.status)
     splitter = FrameSplitter(multiplexed)
     async for chunk in _body(reader, response):
         runs = splitter.feed(chunk)

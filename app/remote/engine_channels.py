@@ -50,6 +50,29 @@ class EngineUnreachable(Exception):
     """No channel to the docker socket could be opened, or it broke during the request."""
 
 
+def parse_head(head: bytes) -> tuple[int, dict[str, str]]:
+    """The status and the headers (names lowercased) of an HTTP answer's head, without its blank line;
+    ValueError when it is not HTTP."""
+    status_line, *lines = head.decode("latin-1").split("\r\n")
+    parts = status_line.split(" ", 2)
+    if len(parts) < 2 or not parts[0].startswith("HTTP/") or not parts[1].isdigit():
+        raise ValueError(f"the docker engine answered {status_line[:80]!r}, not HTTP")
+    headers = {}
+    for line in lines:
+        name, _, value = line.partition(":")
+        headers[name.strip().lower()] = value.strip()
+    return int(parts[1]), headers
+
+
+def error_message(body: bytes) -> str:
+    """The engine's own words for a failed request (`{"message": ...}`), else the body as text."""
+    with contextlib.suppress(ValueError, TypeError, AttributeError, KeyError):
+        message = json.loads(body)["message"]
+        if message:
+            return str(message)
+    return body.decode(errors="replace").strip()
+
+
 @dataclass(frozen=True)
 class Answer:
     status: int
@@ -57,12 +80,7 @@ class Answer:
     body: bytes
 
     def error_message(self) -> str:
-        """The engine's own words for a failed request (`{"message": ...}`), else the body as text."""
-        text = self.body.decode(errors="replace")
-        if self.content_type.split(";")[0].strip() == "application/json":
-            with contextlib.suppress(ValueError, TypeError, AttributeError):
-                return str(json.loads(text)["message"])
-        return text
+        return error_message(self.body)
 
 
 class _ClosedBeforeAnswer(Exception):
@@ -88,15 +106,10 @@ class _Channel:
             raise _ClosedBeforeAnswer from error
         except (BrokenPipeError, asyncssh.Error) as error:
             raise _ClosedBeforeAnswer from error
-        status_line, *lines = head[:-4].decode("latin-1").split("\r\n")
         try:
-            status = int(status_line.split(" ", 2)[1])
-        except (IndexError, ValueError):
-            raise EngineUnreachable(f"not an HTTP answer: {status_line[:80]!r}") from None
-        headers = {}
-        for line in lines:
-            name, _, value = line.partition(":")
-            headers[name.strip().lower()] = value.strip()
+            status, headers = parse_head(head[:-4])
+        except ValueError as error:
+            raise EngineUnreachable(str(error)) from None
         keep = headers.get("connection", "").lower() != "close"
         if method == "HEAD" or status in (204, 304) or status < 200:
             body = b""

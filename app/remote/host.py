@@ -477,7 +477,7 @@ class RemoteHost:
             raise DockerUnavailable(self.name, f"cannot open a channel to the docker socket: {error}") from error
 
     async def _count_docker_request(self, *_args: object) -> None:
-        self.stats.docker_requests += 1
+        self._count_plain_request()  # aiohttp's trace hook, for the streams
 
     def _count_plain_request(self) -> None:
         self.stats.docker_requests += 1
