@@ -182,7 +182,7 @@ async def directories(run: Run, accessory: Accessory, hosts: list[str]) -> None:
         remote = run.host(host)
         for directory in accessory.directories:
             async with run.step("accessory.directories", f"mkdir -p {directory.host_path}", host=host):
-                await remote.makedirs(_sftp_path(directory.host_path))
+                await remote.makedirs(_sftp_path(directory.host_path), recheck=True)
                 await _chmod_chown(run, host, directory.host_path, directory.mode, directory.owner)
 
     if accessory.directories:

@@ -115,7 +115,7 @@ async def upload_error_pages(run: Run, host_name: str, version: str) -> None:
     target = contract.error_pages_dir(config.service, config.destination, version)
     run.output("app.prepare", f"$ mkdir -p {root}", host=host_name, stream="command")
     await host.makedirs(root)
-    await host.makedirs(target)
+    await host.makedirs(target, recheck=True)  # its mode is set next: a folder gone since must be made
     sftp = await host.sftp()
     await sftp.chmod(target, 0o700)
     for path in files:

@@ -100,7 +100,10 @@ class RemoteHost:
         self._docker_lock = asyncio.Lock()
         self._socket_dir: str | None = None
         self._listener: asyncssh.SSHListener | None = None
-        self._known_dirs: set[str] = set()  # directories created in this run (skip repeated mkdirs)
+        # Directories made or found here before: later mkdirs of them cost nothing. A Fleet keeps its hosts for
+        # its whole life, so one may be gone since (`kamal remove`, an operator): a write that finds no such
+        # directory makes it again (`_in_directory`).
+        self._known_dirs: set[str] = set()
         self._queued_lines: deque[tuple[str, str]] = deque()  # (path, line) for `append_line_soon`
         self._line_writer: asyncio.Task[None] | None = None
 
@@ -308,12 +311,13 @@ class RemoteHost:
             self._home = await sftp.realpath(".")
         return self._home
 
-    async def makedirs(self, path: str) -> None:
-        """`mkdir -p`; remembered for the rest of the run so repeated calls cost nothing.
+    async def makedirs(self, path: str, *, recheck: bool = False) -> None:
+        """`mkdir -p`; remembered, so repeated calls cost nothing (`recheck` looks again: for a directory that
+        is used before anything is written into it, such as an accessory's, which a write could not mend).
 
         One `stat` first: a directory that is already there (every deploy after the first) then costs one
         round trip, where creating it part by part costs one per path component."""
-        if path in self._known_dirs:
+        if path in self._known_dirs and not recheck:
             return
         sftp = await self.sftp()
         self.stats.file_operations += 1
@@ -322,6 +326,24 @@ class RemoteHost:
             await sftp.makedirs(path, exist_ok=True)
         self._known_dirs.add(path)
 
+    async def _in_directory(self, path: str, write: Callable[[], Awaitable[T]]) -> T:
+        """`write` (which creates `path`) after `mkdir -p` of its folder. When the folder was remembered
+        but has gone since, the write finds no such file: the folder is made again and the write retried
+        once (nothing was written by the failed attempt)."""
+        parent = str(PurePosixPath(path).parent)
+        if parent in ("", "."):
+            return await write()
+        remembered = parent in self._known_dirs
+        await self.makedirs(parent)
+        try:
+            return await write()
+        except asyncssh.SFTPNoSuchFile:
+            if not remembered:
+                raise
+            self.forget_directory(parent)
+            await self.makedirs(parent)
+            return await write()
+
     def forget_directory(self, path: str) -> None:
         """Call after removing a directory (or a parent) so a later makedirs really creates it."""
         self._known_dirs = {known for known in self._known_dirs if known != path and not known.startswith(path + "/")}
@@ -329,15 +351,16 @@ class RemoteHost:
     async def write_file(self, path: str, data: bytes, mode: int = 0o600) -> None:
         """Create or replace a file with the given mode; the mode is set before any byte is written."""
         sftp = await self.sftp()
-        parent = str(PurePosixPath(path).parent)
-        if parent not in ("", "."):
-            await self.makedirs(parent)
-        self.stats.file_operations += 1
         attrs = asyncssh.SFTPAttrs(permissions=mode)
-        async with sftp.open(path, "wb", attrs) as handle:
-            # The mode (for a file that already existed) and the bytes in one round trip: the server handles
-            # a session's requests in order, so the mode is set before any byte lands.
-            await asyncio.gather(handle.chmod(mode), handle.write(data))
+
+        async def write() -> None:
+            self.stats.file_operations += 1
+            async with sftp.open(path, "wb", attrs) as handle:
+                # The mode (for a file that already existed) and the bytes in one round trip: the server
+                # handles a session's requests in order, so the mode is set before any byte lands.
+                await asyncio.gather(handle.chmod(mode), handle.write(data))
+
+        await self._in_directory(path, write)
 
     async def append_lines(self, path: str, lines: list[str]) -> None:
         """Append the lines to the file (created if missing) with one open, one write and one close."""
@@ -367,10 +390,7 @@ class RemoteHost:
                 lines = []
                 while self._queued_lines and self._queued_lines[0][0] == path:
                     lines.append(self._queued_lines.popleft()[1])
-                parent = str(PurePosixPath(path).parent)
-                if parent not in ("", "."):
-                    await self.makedirs(parent)
-                await self.append_lines(path, lines)
+                await self._in_directory(path, functools.partial(self.append_lines, path, lines))
         except (asyncssh.Error, OSError) as error:
             raise RemoteError(self.name, f"appending to {path} failed: {error}") from error
         finally:
@@ -418,18 +438,26 @@ class RemoteHost:
         return True
 
     async def mkdir_exclusive(self, path: str) -> bool:
-        """Atomic `mkdir` (the lock primitive): True if created, False if it already existed."""
+        """Atomic `mkdir` (the lock primitive): True if created, False if it already existed. Its folder is
+        made again if it was remembered and has gone (`_in_directory`), not otherwise: callers make it."""
         sftp = await self.sftp()
-        self.stats.file_operations += 1
-        try:
-            await sftp.mkdir(path)
-        except asyncssh.SFTPFailure:
-            if await sftp.exists(path):
+
+        async def make() -> bool:
+            self.stats.file_operations += 1
+            try:
+                await sftp.mkdir(path)
+            except asyncssh.SFTPFailure:
+                if await sftp.exists(path):
+                    return False
+                raise
+            except asyncssh.SFTPFileAlreadyExists:
                 return False
-            raise
-        except asyncssh.SFTPFileAlreadyExists:
-            return False
-        return True
+            return True
+
+        parent = str(PurePosixPath(path).parent)
+        if parent in self._known_dirs:
+            return await self._in_directory(path, make)
+        return await make()
 
     # -- docker ---------------------------------------------------------------------------------
 

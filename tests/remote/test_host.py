@@ -274,6 +274,38 @@ async def test_makedirs_costs_one_request_when_the_directory_is_there(loopback_s
         await second.close()
 
 
+async def test_a_folder_removed_behind_a_long_lived_host_is_made_again(loopback_sshd) -> None:
+    """A Fleet keeps its hosts for its whole life and remembers the folders it made; when one is removed
+    meanwhile (`kamal remove`, an operator), the next file write, queued append, lock mkdir or rechecked
+    mkdir makes it again instead of failing with "No such file"."""
+    host = RemoteHost(_target(loopback_sshd))
+    folder = f".shipdeck-test-{uuid.uuid4().hex[:8]}"
+    try:
+        await host.write_file(f"{folder}/env/web.env", b"A=1\n")
+        host.append_line_soon(f"{folder}/log/audit.log", "first")
+        await host.settle()
+        await host.makedirs(f"{folder}/run")
+        await host.makedirs(f"{folder}/data")
+        await host.run(f"rm -rf {folder}")  # behind the host's back: it still remembers every folder
+
+        await host.write_file(f"{folder}/env/web.env", b"A=2\n")
+        host.append_line_soon(f"{folder}/log/audit.log", "second")
+        await host.settle()
+        assert await host.mkdir_exclusive(f"{folder}/run/lock") is True
+        await host.makedirs(f"{folder}/data", recheck=True)
+        await host.makedirs(f"{folder}/other")  # a folder never seen is made as before
+        listing = await host.run(f"cat {folder}/env/web.env {folder}/log/audit.log; test -d {folder}/run/lock && "
+                                 f"test -d {folder}/data && test -d {folder}/other && echo dirs")
+        assert listing.stdout.split() == ["A=2", "second", "dirs"]
+
+        await host.run(f"rm -rf {folder}/run")
+        await host.makedirs(f"{folder}/run")  # remembered: no look, no folder
+        assert (await host.run(f"test -d {folder}/run || echo gone")).stdout.strip() == "gone"
+    finally:
+        await host.run(f"rm -rf {folder}", check=False)
+        await host.close()
+
+
 def test_ssh_config_ciphers_win_over_the_preferred_order(tmp_path) -> None:
     """Without `Ciphers` in the ssh config AES-GCM is offered first; a config that names its own keeps them."""
     from app.remote.ssh import PREFERRED_CIPHERS, connection_options

@@ -216,6 +216,29 @@ async def test_one_connection_per_host_across_twenty_operations(in_project: Proj
     assert {host: after[host] - before[host] for host in hosts} == dict.fromkeys(hosts, 1)
 
 
+async def test_an_open_fleet_deploys_again_after_kamal_removed_the_app_behind_it(in_project: Project) -> None:
+    """Kamal and an open Fleet take turns: `kamal app remove` (which also removes `.kamal/apps/<service>`)
+    between two deploys of one Fleet, whose hosts remember making those folders; the second deploy makes
+    them again and ships."""
+    project = in_project
+    version = project.commit("after-kamal-remove")
+    await asyncio.to_thread(kamal, project, "build", "push")
+    host = project.web_hosts()[0]
+    env_file = f".kamal/apps/{project.service}/env/roles/web.env"
+    fleet = await Fleet.open(confirmer=FlagConfirmer(), connect=False)
+    try:
+        first = await fleet.deploy(api.DeployOptions(skip_push=True)).result()
+        assert first.ok, first.error
+        await asyncio.to_thread(kamal, project, "app", "remove")
+        assert project.sandbox.run(host, f"test -e {env_file} || echo gone").stdout.strip() == "gone"
+        second = await fleet.deploy(api.DeployOptions(skip_push=True)).result()
+        assert second.ok, second.error
+    finally:
+        await fleet.close()
+    assert project.sandbox.run(host, f"stat -c %a {env_file}").stdout.strip() == "600"
+    assert get(host, project.proxy_host)[1].strip() == version
+
+
 def test_the_readme_library_example_runs(in_project: Project) -> None:
     """The README's "Using shipdeck as a library" example, as printed there, deploys the project."""
     import re
