@@ -80,12 +80,17 @@ class Collector:
         return [item for _, item in self.items if isinstance(item, kind)]
 
     async def wait_for(self, predicate, timeout: float = 30.0):
-        async with asyncio.timeout(timeout):
-            while True:
-                for arrived, item in self.items:
-                    if predicate(item):
-                        return arrived, item
-                await asyncio.sleep(0.05)
+        try:
+            async with asyncio.timeout(timeout):
+                while True:
+                    for arrived, item in self.items:
+                        if predicate(item):
+                            return arrived, item
+                    await asyncio.sleep(0.05)
+        except TimeoutError:
+            seen = "\n".join(f"  {arrived:.2f} {item!r}"[:300] for arrived, item in self.items[-12:])
+            ended = "the stream ended" if self.task.done() else "the stream is still open"
+            raise AssertionError(f"nothing matched in {timeout:g}s ({ended}); the last items:\n{seen}") from None
 
     async def close(self) -> None:
         self.task.cancel()
