@@ -439,7 +439,7 @@ class RemoteHost:
 
     async def mkdir_exclusive(self, path: str) -> bool:
         """Atomic `mkdir` (the lock primitive): True if created, False if it already existed. Its folder is
-        made again if it was remembered and has gone (`_in_directory`), not otherwise: callers make it."""
+        made first, and again if it was remembered and has gone (`_in_directory`)."""
         sftp = await self.sftp()
 
         async def make() -> bool:
@@ -454,10 +454,7 @@ class RemoteHost:
                 return False
             return True
 
-        parent = str(PurePosixPath(path).parent)
-        if parent in self._known_dirs:
-            return await self._in_directory(path, make)
-        return await make()
+        return await self._in_directory(path, make)
 
     # -- docker ---------------------------------------------------------------------------------
 
