@@ -19,7 +19,7 @@ from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import aiodocker
 import aiohttp
@@ -40,6 +40,24 @@ IDLE, CONNECTING, UP, FAILED, HOST_KEY_UNKNOWN = "idle", "connecting", "up", "fa
 
 HostKeyConfirmer = Callable[[HostKeyUnknown], Awaitable[bool]]
 T = TypeVar("T")
+
+# On an open file a request goes out when it is made, without waiting for the answer to the one before,
+# and the server carries out the requests on one handle in the order they arrive (the SFTP protocol
+# promises that much). So the requests on a small file (its mode, its bytes, its close) travel
+# together: one round trip after the open where there were one each, which is what counts on a distant
+# server. Above this size asyncssh splits the bytes into parallel requests of its own, so those files
+# keep the plain way.
+ONE_REQUEST_BYTES = 32768
+
+
+async def _in_order(*requests: Awaitable[Any]) -> list[Any]:
+    """Start the file requests in the order given (each is sent before the next starts: gather starts its
+    tasks in order) and wait for every answer; then raise the first failure, if any."""
+    answers = await asyncio.gather(*requests, return_exceptions=True)
+    for answer in answers:
+        if isinstance(answer, BaseException):
+            raise answer
+    return answers
 
 
 @dataclass
@@ -355,19 +373,28 @@ class RemoteHost:
 
         async def write() -> None:
             self.stats.file_operations += 1
-            async with sftp.open(path, "wb", attrs) as handle:
-                # The mode (for a file that already existed) and the bytes in one round trip: the server
-                # handles a session's requests in order, so the mode is set before any byte lands.
-                await asyncio.gather(handle.chmod(mode), handle.write(data))
+            if len(data) > ONE_REQUEST_BYTES:
+                async with sftp.open(path, "wb", attrs) as handle:
+                    await asyncio.gather(handle.chmod(mode), handle.write(data))
+                return
+            # The mode (for a file that already existed), the bytes and the close in one round trip after
+            # the open: the mode is set before any byte lands (`_in_order`).
+            handle = await sftp.open(path, "wb", attrs, block_size=0)
+            await _in_order(handle.chmod(mode), *([handle.write(data)] if data else []), handle.close())
 
         await self._in_directory(path, write)
 
     async def append_lines(self, path: str, lines: list[str]) -> None:
-        """Append the lines to the file (created if missing) with one open, one write and one close."""
+        """Append the lines to the file (created if missing): an open, then the write and the close together."""
         sftp = await self.sftp()
         self.stats.file_operations += 1
-        async with sftp.open(path, "ab") as handle:
-            await handle.write(b"".join(line.rstrip("\n").encode() + b"\n" for line in lines))
+        payload = b"".join(line.rstrip("\n").encode() + b"\n" for line in lines)
+        if len(payload) > ONE_REQUEST_BYTES:
+            async with sftp.open(path, "ab") as handle:
+                await handle.write(payload)
+            return
+        handle = await sftp.open(path, "ab", block_size=0)
+        await _in_order(handle.write(payload), handle.close())
 
     def append_line_soon(self, path: str, line: str) -> None:
         """Queue a line to append to `path` (its folder created first) and return at once.
@@ -411,15 +438,18 @@ class RemoteHost:
         return None if found is None else found[0]
 
     async def read_file_and_mode(self, path: str) -> tuple[bytes, int] | None:
-        """The file's content and permission bits (`0o600`), None when it does not exist. The mode costs
-        nothing extra: reading a whole file asks the server for its size (fstat) anyway."""
+        """The file's content and permission bits (`0o600`), None when it does not exist: the open, then
+        its size and mode, the bytes and the close together (`_in_order`)."""
         sftp = await self.sftp()
         self.stats.file_operations += 1
         try:
-            async with sftp.open(path, "rb") as handle:
-                attrs = await handle.stat()
-                data = b"" if attrs.size == 0 else await handle.read(-1 if attrs.size is None else attrs.size)
-                return data, (attrs.permissions or 0) & 0o7777
+            handle = await sftp.open(path, "rb", block_size=0)
+            attrs, data, _ = await _in_order(handle.stat(), handle.read(ONE_REQUEST_BYTES, 0), handle.close())
+            if attrs.size is None or len(data) < attrs.size:  # more than one request holds: read it all
+                async with sftp.open(path, "rb") as handle:
+                    attrs = await handle.stat()
+                    data = b"" if attrs.size == 0 else await handle.read(-1 if attrs.size is None else attrs.size)
+            return data, (attrs.permissions or 0) & 0o7777
         except asyncssh.SFTPNoSuchFile:
             return None
 

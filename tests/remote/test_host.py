@@ -247,6 +247,52 @@ async def test_connection_prefers_aes_gcm_and_reads_the_socket_in_bounded_pieces
         await host.close()
 
 
+async def test_a_small_files_requests_follow_its_open_in_one_round_trip(loopback_sshd) -> None:
+    """Mode, bytes and close (or size, bytes and close) are all sent before the first of their answers
+    arrives; a file too big for one request still reads and writes whole."""
+    from asyncssh import sftp as wire
+
+    host = RemoteHost(_target(loopback_sshd))
+    folder = f".shipdeck-test-{uuid.uuid4().hex[:8]}"
+    names = {wire.FXP_OPEN: "open", wire.FXP_CLOSE: "close", wire.FXP_READ: "read", wire.FXP_WRITE: "write",
+             wire.FXP_FSTAT: "fstat", wire.FXP_FSETSTAT: "fsetstat"}
+    seen: list[str] = []
+    try:
+        await host.makedirs(folder)
+        handler = (await host.sftp())._handler
+        send, process = handler._send_request, handler._process_packet
+
+        def sending(pkttype, args, waiter):
+            seen.append(names.get(pkttype, str(pkttype)))
+            return send(pkttype, args, waiter)
+
+        async def answering(pkttype, pktid, packet):
+            seen.append("answer")
+            return await process(pkttype, pktid, packet)
+
+        handler._send_request, handler._process_packet = sending, answering
+        await host.write_file(f"{folder}/env", b"SECRET=z\n", mode=0o600)
+        assert seen == ["open", "answer", "fsetstat", "write", "close", "answer", "answer", "answer"]
+        seen.clear()
+        await host.append_lines(f"{folder}/audit.log", ["one", "two"])
+        assert seen == ["open", "answer", "write", "close", "answer", "answer"]
+        seen.clear()
+        assert await host.read_file_and_mode(f"{folder}/env") == (b"SECRET=z\n", 0o600)
+        assert seen == ["open", "answer", "fstat", "read", "close", "answer", "answer", "answer"]
+        assert await host.read_file(f"{folder}/audit.log") == b"one\ntwo\n"
+        assert await host.read_file(f"{folder}/missing") is None
+        big = bytes(range(256)) * 600  # 150 KiB: more than one request carries
+        await host.write_file(f"{folder}/big", big, mode=0o640)
+        assert await host.read_file_and_mode(f"{folder}/big") == (big, 0o640)
+        await host.append_lines(f"{folder}/audit.log", ["x" * 40000])
+        assert await host.read_file(f"{folder}/audit.log") == b"one\ntwo\n" + b"x" * 40000 + b"\n"
+        await host.write_file(f"{folder}/empty", b"")
+        assert await host.read_file_and_mode(f"{folder}/empty") == (b"", 0o600)
+    finally:
+        await host.run(f"rm -rf {folder}", check=False)
+        await host.close()
+
+
 async def test_makedirs_costs_one_request_when_the_directory_is_there(loopback_sshd) -> None:
     folder = f".shipdeck-test-{uuid.uuid4().hex[:8]}"
     first, second = RemoteHost(_target(loopback_sshd)), RemoteHost(_target(loopback_sshd))
