@@ -60,6 +60,22 @@ async def _in_order(*requests: Awaitable[Any]) -> list[Any]:
     return answers
 
 
+async def _write_and_close(sftp: asyncssh.SFTPClient, path: str, mode_flags: str, data: bytes,
+                           attrs: asyncssh.SFTPAttrs | None = None, *, mode: int | None = None) -> None:
+    """Open `path` (`wb` or `ab`), set `mode` if given, write `data`, close: after the open one round trip for a
+    small file (`_in_order`), the plain way above ONE_REQUEST_BYTES."""
+    small = len(data) <= ONE_REQUEST_BYTES
+    handle = await sftp.open(path, mode_flags, attrs or asyncssh.SFTPAttrs(), block_size=0 if small else -1)
+    requests = [*([handle.chmod(mode)] if mode is not None else []), *([handle.write(data)] if data else [])]
+    if small:
+        await _in_order(*requests, handle.close())
+        return
+    try:
+        await asyncio.gather(*requests)
+    finally:
+        await handle.close()
+
+
 @dataclass
 class RemoteStats:
     """Counts of what crossed the network, for benchmarks and `--verbose` summaries."""
@@ -373,14 +389,8 @@ class RemoteHost:
 
         async def write() -> None:
             self.stats.file_operations += 1
-            if len(data) > ONE_REQUEST_BYTES:
-                async with sftp.open(path, "wb", attrs) as handle:
-                    await asyncio.gather(handle.chmod(mode), handle.write(data))
-                return
-            # The mode (for a file that already existed), the bytes and the close in one round trip after
-            # the open: the mode is set before any byte lands (`_in_order`).
-            handle = await sftp.open(path, "wb", attrs, block_size=0)
-            await _in_order(handle.chmod(mode), *([handle.write(data)] if data else []), handle.close())
+            # The mode too (for a file that already existed), sent before the bytes so it is set before any lands.
+            await _write_and_close(sftp, path, "wb", data, attrs, mode=mode)
 
         await self._in_directory(path, write)
 
@@ -389,12 +399,7 @@ class RemoteHost:
         sftp = await self.sftp()
         self.stats.file_operations += 1
         payload = b"".join(line.rstrip("\n").encode() + b"\n" for line in lines)
-        if len(payload) > ONE_REQUEST_BYTES:
-            async with sftp.open(path, "ab") as handle:
-                await handle.write(payload)
-            return
-        handle = await sftp.open(path, "ab", block_size=0)
-        await _in_order(handle.write(payload), handle.close())
+        await _write_and_close(sftp, path, "ab", payload)
 
     def append_line_soon(self, path: str, line: str) -> None:
         """Queue a line to append to `path` (its folder created first) and return at once.
